@@ -1,0 +1,380 @@
+"""Reader for SDSS-IV MaNGA DR17 DAP ``MAPS`` files (DAP 3.1.0).
+
+Conventions (see the DAP data model, ``sdss/mangadap:docs/datamodel.rst``):
+
+* Arrays are returned as astropy gives them: single maps ``(ny, nx)``, rows = DAP ``y``
+  (``NAXIS2``, Dec-like), columns = DAP ``x`` (``NAXIS1``; RA decreases with column). Plot with
+  ``origin='lower'``.
+* Emission-line channels are resolved **by name** from the 1-based ``C<n>`` header keywords of
+  each extension (``C24 = 'Ha-6564'`` → 0-based index 23 in DR17). No channel number is
+  hard-coded; ``legacy_channel_index`` exists only to reproduce the original work, which read
+  0-based index 24 (= ``NII-6585``) as "H-alpha".
+* Flux: 1e-17 erg s⁻¹ cm⁻² spaxel⁻¹. Velocities: km/s relative to ``SCINPVEL`` (``cz`` guess).
+  IVAR = 1/σ² (0 = no information). Spaxel = 0.5″.
+* A spaxel is *valid* when its value is finite and its ``MANGA_DAPPIXMASK`` word passes the
+  chosen mask mode: ``"donotuse"`` (bit 30 clear; DAP recommendation), ``"unreliable"`` (bits 30
+  and 5 clear) or ``"any"`` (no bit set; the original work's rule). Masked spaxels are stored as
+  0 in the file, never NaN; :class:`MapsData` keeps the raw values plus boolean validity arrays.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from astropy.io import fits
+
+__all__ = [
+    "DAPPIXMASK_BITS",
+    "DR17_EMLINE_CHANNELS",
+    "DONOTUSE",
+    "UNRELIABLE",
+    "MapsData",
+    "MapsFormatError",
+    "channel_dictionary",
+    "good_pixels",
+    "plateifu_from_path",
+    "read_maps",
+]
+
+#: ``MANGA_DAPPIXMASK`` bit numbers (DR17).
+DAPPIXMASK_BITS: dict[str, int] = {
+    "NOCOV": 0,
+    "LOWCOV": 1,
+    "DEADFIBER": 2,
+    "FORESTAR": 3,
+    "NOVALUE": 4,
+    "UNRELIABLE": 5,
+    "MATHERROR": 6,
+    "FITFAILED": 7,
+    "NEARBOUND": 8,
+    "NOCORRECTION": 9,
+    "MULTICOMP": 10,
+    "DONOTUSE": 30,
+}
+DONOTUSE = 1 << DAPPIXMASK_BITS["DONOTUSE"]
+NOCOV = 1 << DAPPIXMASK_BITS["NOCOV"]
+NOVALUE = 1 << DAPPIXMASK_BITS["NOVALUE"]
+UNRELIABLE = 1 << DAPPIXMASK_BITS["UNRELIABLE"]
+
+#: DR17 (DAP 3.1.0) ``EMLINE_G*`` channel names in file order (0-based index = position).
+#: Format documentation for writers and catalogue fallbacks only: the reader never uses it and
+#: always resolves channels from the ``C<n>`` keywords of the file itself.
+DR17_EMLINE_CHANNELS: tuple[str, ...] = (
+    "OII-3727", "OII-3729", "H12-3751", "H11-3771", "Hthe-3798", "Heta-3836", "NeIII-3869",
+    "HeI-3889", "Hzet-3890", "NeIII-3968", "Heps-3971", "Hdel-4102", "Hgam-4341", "HeII-4687",
+    "Hb-4862", "OIII-4960", "OIII-5008", "NI-5199", "NI-5201", "HeI-5877", "OI-6302",
+    "OI-6365", "NII-6549", "Ha-6564", "NII-6585", "SII-6718", "SII-6732", "HeI-7067",
+    "ArIII-7137", "ArIII-7753", "Peta-9017", "SIII-9071", "Pzet-9231", "SIII-9533", "Peps-9548",
+)  # fmt: skip
+
+MaskMode = Literal["donotuse", "unreliable", "any"]
+VelocitySource = Literal["gas", "stellar"]
+
+#: Arcsec per MaNGA spaxel (DRP cube sampling).
+SPAXEL_SCALE_ARCSEC = 0.5
+
+_RE_HEADER_KEYS = ("REFF", "RE", "R_EFF", "NSA_ELPETRO_TH50_R", "PETRO_TH50")
+_PLATEIFU_RE = re.compile(r"manga-(\d+)-(\d+)")
+
+
+class MapsFormatError(ValueError):
+    """A MAPS file is unreadable or lacks an HDU / channel; the message names the file."""
+
+
+@dataclass(frozen=True)
+class MapsData:
+    """One galaxy's emission-line flux and velocity maps read from a MAPS file.
+
+    Attributes
+    ----------
+    path : source file.
+    plateifu : ``PLATE-IFUDESIGN`` (PRIMARY ``PLATEIFU``, else parsed from the file name).
+    line : emission-line channel name used for the flux (e.g. ``'Ha-6564'``).
+    velocity_source : ``"gas"`` (``EMLINE_GVEL`` of ``line``) or ``"stellar"`` (``STELLAR_VEL``).
+    mask_mode : rule used to build ``flux_valid`` / ``vel_valid``.
+    flux, flux_ivar : (ny, nx) float64, 1e-17 erg/s/cm²/spaxel and its inverse variance.
+    flux_mask : (ny, nx) int64 raw ``MANGA_DAPPIXMASK`` words of the flux channel.
+    flux_valid : (ny, nx) bool, finite and passing ``mask_mode``.
+    velocity, vel_ivar, vel_mask, vel_valid : the same for the velocity (km/s).
+    header : the PRIMARY header.
+    spaxel_scale : arcsec per spaxel (0.5).
+    center_radec : (RA, Dec) of the galaxy in degrees (``OBJRA``/``OBJDEC``; NaN if absent).
+    center_pix : (x, y) 0-based pixel coordinates of the galaxy centre (where ``SPX_SKYCOO``
+        is zero, by a linear fit of on-sky offset against pixel index; the array centre
+        ``((nx-1)/2, (ny-1)/2)`` if ``SPX_SKYCOO`` is absent).
+    reff : effective radius in arcsec from the PRIMARY header (first of ``REFF``, ``RE``,
+        ``R_EFF``, ``NSA_ELPETRO_TH50_R``, ``PETRO_TH50``), or NaN.
+    r_over_re : (ny, nx) elliptical radius in units of R_e (``SPX_ELLCOO`` channel ``R/Re``),
+        or None if absent.
+    psf_fwhm : reconstructed r-band PSF FWHM in arcsec (``RFWHM``), or NaN.
+    channel : 0-based index of ``line`` in ``EMLINE_GFLUX``.
+    """
+
+    path: Path
+    plateifu: str
+    line: str
+    velocity_source: str
+    mask_mode: str
+    flux: np.ndarray
+    flux_ivar: np.ndarray
+    flux_mask: np.ndarray
+    flux_valid: np.ndarray
+    velocity: np.ndarray
+    vel_ivar: np.ndarray
+    vel_mask: np.ndarray
+    vel_valid: np.ndarray
+    header: fits.Header = field(repr=False)
+    spaxel_scale: float
+    center_radec: tuple[float, float]
+    center_pix: tuple[float, float]
+    reff: float
+    r_over_re: np.ndarray | None = field(repr=False)
+    psf_fwhm: float
+    channel: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(ny, nx) of the maps."""
+        return self.flux.shape  # type: ignore[return-value]
+
+    @property
+    def flux_masked(self) -> np.ndarray:
+        """Flux with NaN at invalid spaxels (float64)."""
+        return np.where(self.flux_valid, self.flux, np.nan)
+
+    @property
+    def velocity_masked(self) -> np.ndarray:
+        """Velocity with NaN at invalid spaxels (float64, km/s)."""
+        return np.where(self.vel_valid, self.velocity, np.nan)
+
+
+def plateifu_from_path(path: str | Path) -> str | None:
+    """``'8485-1901'`` from ``manga-8485-1901-MAPS-...fits.gz`` (None if the name does not match)."""
+    m = _PLATEIFU_RE.search(Path(path).name)
+    return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
+def channel_dictionary(header: fits.Header) -> dict[str, int]:
+    """Map channel name → 0-based index from the 1-based ``C<n>`` keywords of a header.
+
+    Every keyword ``C`` + integer is used (``C01``…``C35``, ``C1``…``C4``); values are stripped.
+    """
+    channels: dict[str, int] = {}
+    for key in header:
+        if len(key) > 1 and key[0] == "C" and key[1:].isdigit():
+            channels[str(header[key]).strip()] = int(key[1:]) - 1
+    return channels
+
+
+def good_pixels(mask: np.ndarray, mode: MaskMode = "donotuse") -> np.ndarray:
+    """Boolean array of spaxels whose ``MANGA_DAPPIXMASK`` word passes ``mode``."""
+    mask = np.asarray(mask).astype(np.int64)
+    if mode == "donotuse":
+        return (mask & DONOTUSE) == 0
+    if mode == "unreliable":
+        return (mask & (DONOTUSE | UNRELIABLE)) == 0
+    if mode == "any":
+        return mask == 0
+    raise ValueError(f"mask mode must be 'donotuse', 'unreliable' or 'any', got {mode!r}")
+
+
+def _open(path: Path) -> fits.HDUList:
+    """Open a (possibly gzipped) FITS file fully in memory; corrupt/truncated → MapsFormatError."""
+    if not path.is_file():
+        raise MapsFormatError(f"{path}: no such MAPS file")
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise MapsFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from exc
+    if len(raw) % 2880 != 0:
+        raise MapsFormatError(
+            f"{path}: truncated FITS file ({len(raw)} bytes is not a multiple of 2880)"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hdul = fits.open(io.BytesIO(raw), lazy_load_hdus=False)
+    except Exception as exc:  # astropy raises OSError, ValueError, warnings-as-errors, ...
+        raise MapsFormatError(f"{path}: not a readable FITS file ({exc})") from exc
+    return hdul
+
+
+def _hdu(hdul: fits.HDUList, name: str, path: Path) -> fits.ImageHDU:
+    try:
+        hdu = hdul[name]
+    except KeyError:
+        raise MapsFormatError(f"{path}: missing HDU {name!r}") from None
+    if hdu.data is None:
+        raise MapsFormatError(f"{path}: HDU {name!r} holds no data")
+    return hdu
+
+
+def _linked(hdul: fits.HDUList, data_hdu: fits.ImageHDU, key: str, suffix: str, path: Path):
+    """The ERRDATA/QUALDATA extension linked from ``data_hdu`` (falls back to ``NAME_suffix``)."""
+    name = str(data_hdu.header.get(key, f"{data_hdu.name}_{suffix}")).strip()
+    return _hdu(hdul, name, path)
+
+
+def _channel_plane(hdu: fits.ImageHDU, line: str, path: Path, fallback: int | None) -> np.ndarray:
+    """Plane named ``line`` of a multi-channel extension (resolved from its own ``C<n>`` keys)."""
+    data = hdu.data
+    if data.ndim != 3:
+        raise MapsFormatError(f"{path}: HDU {hdu.name!r} is not a multi-channel cube")
+    channels = channel_dictionary(hdu.header)
+    if channels:
+        if line not in channels:
+            raise MapsFormatError(
+                f"{path}: HDU {hdu.name!r} has no channel {line!r} "
+                f"(channels: {', '.join(sorted(channels, key=channels.get))})"
+            )
+        idx = channels[line]
+    elif fallback is not None:
+        idx = fallback
+    else:
+        raise MapsFormatError(f"{path}: HDU {hdu.name!r} has no C<n> channel keywords")
+    if not 0 <= idx < data.shape[0]:
+        raise MapsFormatError(
+            f"{path}: HDU {hdu.name!r} channel {line!r} index {idx} outside {data.shape[0]} planes"
+        )
+    return np.asarray(data[idx])
+
+
+def _triplet(hdul, name, line, path, legacy_index, *, index_hint=None):
+    """(value, ivar, mask) float64/float64/int64 for ``name`` (cube: plane ``line``; image: itself)."""
+    data_hdu = _hdu(hdul, name, path)
+    ivar_hdu = _linked(hdul, data_hdu, "ERRDATA", "IVAR", path)
+    mask_hdu = _linked(hdul, data_hdu, "QUALDATA", "MASK", path)
+    if line is None:
+        planes = [np.asarray(h.data) for h in (data_hdu, ivar_hdu, mask_hdu)]
+        for h, p in zip((data_hdu, ivar_hdu, mask_hdu), planes):
+            if p.ndim != 2:
+                raise MapsFormatError(f"{path}: HDU {h.name!r} should be a single 2-D map")
+        idx = -1
+    elif legacy_index is not None:
+        idx = legacy_index
+        planes = []
+        for h in (data_hdu, ivar_hdu, mask_hdu):
+            if h.data.ndim != 3 or not 0 <= idx < h.data.shape[0]:
+                raise MapsFormatError(f"{path}: HDU {h.name!r} has no plane {idx}")
+            planes.append(np.asarray(h.data[idx]))
+    else:
+        idx = channel_dictionary(data_hdu.header).get(line, index_hint)
+        planes = [_channel_plane(h, line, path, index_hint) for h in (data_hdu, ivar_hdu, mask_hdu)]
+        if idx is None:
+            raise MapsFormatError(f"{path}: HDU {name!r} has no channel {line!r}")
+    shapes = {p.shape for p in planes}
+    if len(shapes) != 1:
+        raise MapsFormatError(f"{path}: {name} value/IVAR/MASK shapes differ: {sorted(shapes)}")
+    value, ivar, mask = planes
+    return value.astype(np.float64), ivar.astype(np.float64), mask.astype(np.int64), idx
+
+
+def _center_pix(hdul: fits.HDUList, shape: tuple[int, int]) -> tuple[float, float]:
+    """(x, y) pixel where the SPX_SKYCOO offsets vanish (array centre if absent/degenerate)."""
+    ny, nx = shape
+    default = ((nx - 1) / 2.0, (ny - 1) / 2.0)
+    if "SPX_SKYCOO" not in hdul or hdul["SPX_SKYCOO"].data is None:
+        return default
+    sky = np.asarray(hdul["SPX_SKYCOO"].data, dtype=np.float64)
+    if sky.shape != (2, ny, nx):
+        return default
+    # Each offset is linear in its own pixel index: off_x(col) = a*col + b, off_y(row) = c*row + d.
+    cols = np.arange(nx, dtype=np.float64)
+    rows = np.arange(ny, dtype=np.float64)
+    a, b = np.polyfit(cols, sky[0].mean(axis=0), 1)
+    c, d = np.polyfit(rows, sky[1].mean(axis=1), 1)
+    if a == 0 or c == 0:
+        return default
+    return (-b / a, -d / c)
+
+
+def read_maps(
+    path: str | Path,
+    *,
+    line: str = "Ha-6564",
+    velocity: VelocitySource = "gas",
+    mask: MaskMode = "donotuse",
+    legacy_channel_index: int | None = None,
+) -> MapsData:
+    """Read one emission line's flux and a velocity field from a DR17 DAP MAPS file.
+
+    Parameters
+    ----------
+    path : ``manga-<plateifu>-MAPS-<DAPTYPE>.fits.gz`` or the short ``manga-<plateifu>-MAPS.fits.gz``
+        (plain ``.fits`` also works).
+    line : emission-line channel name (``C<n>`` value of ``EMLINE_GFLUX``), e.g. ``'Ha-6564'``.
+    velocity : ``"gas"`` → ``EMLINE_GVEL`` plane ``line`` (tied velocities; that line's mask);
+        ``"stellar"`` → ``STELLAR_VEL``.
+    mask : ``"donotuse"`` | ``"unreliable"`` | ``"any"`` (see module docstring).
+    legacy_channel_index : reproduce the original work by reading this 0-based plane regardless
+        of its name (the original used 24 = ``NII-6585``). Default None = select by name.
+
+    Raises
+    ------
+    MapsFormatError
+        Missing file/HDU/channel, truncated gzip or FITS, inconsistent shapes. The message names
+        the file.
+    """
+    path = Path(path)
+    if velocity not in ("gas", "stellar"):
+        raise ValueError(f"velocity must be 'gas' or 'stellar', got {velocity!r}")
+    good_pixels(np.zeros(1, dtype=np.int64), mask)  # validates the mode early
+    with _open(path) as hdul:
+        header = hdul[0].header.copy()
+        flux, flux_ivar, flux_mask, idx = _triplet(
+            hdul, "EMLINE_GFLUX", line, path, legacy_channel_index
+        )
+        if legacy_channel_index is not None:
+            names = {v: k for k, v in channel_dictionary(hdul["EMLINE_GFLUX"].header).items()}
+            line = names.get(idx, f"index{idx}")
+        if velocity == "gas":
+            vel, vel_ivar, vel_mask, _ = _triplet(
+                hdul, "EMLINE_GVEL", line, path, legacy_channel_index, index_hint=idx
+            )
+        else:
+            vel, vel_ivar, vel_mask, _ = _triplet(hdul, "STELLAR_VEL", None, path, None)
+        if vel.shape != flux.shape:
+            raise MapsFormatError(f"{path}: flux {flux.shape} and velocity {vel.shape} differ")
+        r_over_re = None
+        if "SPX_ELLCOO" in hdul and hdul["SPX_ELLCOO"].data is not None:
+            ell = hdul["SPX_ELLCOO"]
+            names = channel_dictionary(ell.header)
+            if "R/Re" in names and ell.data.ndim == 3 and ell.data.shape[1:] == flux.shape:
+                r_over_re = np.asarray(ell.data[names["R/Re"]], dtype=np.float64)
+        center_pix = _center_pix(hdul, flux.shape)
+
+    plateifu = str(header.get("PLATEIFU", "")).strip() or plateifu_from_path(path) or path.name
+    reff = next((float(header[k]) for k in _RE_HEADER_KEYS if k in header), float("nan"))
+    return MapsData(
+        path=path,
+        plateifu=plateifu,
+        line=line,
+        velocity_source=velocity,
+        mask_mode=mask,
+        flux=flux,
+        flux_ivar=flux_ivar,
+        flux_mask=flux_mask,
+        flux_valid=good_pixels(flux_mask, mask) & np.isfinite(flux),
+        velocity=vel,
+        vel_ivar=vel_ivar,
+        vel_mask=vel_mask,
+        vel_valid=good_pixels(vel_mask, mask) & np.isfinite(vel),
+        header=header,
+        spaxel_scale=SPAXEL_SCALE_ARCSEC,
+        center_radec=(float(header.get("OBJRA", np.nan)), float(header.get("OBJDEC", np.nan))),
+        center_pix=center_pix,
+        reff=reff,
+        r_over_re=r_over_re,
+        psf_fwhm=float(header.get("RFWHM", np.nan)),
+        channel=idx,
+    )

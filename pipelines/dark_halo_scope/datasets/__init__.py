@@ -1,0 +1,14 @@
+"""Datasets that kedro-datasets lacks (catalog ``type: dark_halo_scope.datasets.X``).
+
+- ``FITSDataset``: FITS files (image and table HDUs, headers kept), astropy.
+- ``NpzDataset``: dicts of named numpy arrays as ``.npz``.
+- ``TorchCheckpointDataset``: ``{"state_dict", "meta"}`` checkpoints, loaded ``weights_only``.
+- ``ReaderDataset``: raw inputs parsed by a package reader, generated in the real format when absent.
+"""
+
+from .fits import FITSDataset
+from .npz import NpzDataset
+from .reader import ReaderDataset
+from .torch_checkpoint import TorchCheckpointDataset
+
+__all__ = ["FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset"]

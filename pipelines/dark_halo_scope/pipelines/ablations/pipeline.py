@@ -1,0 +1,9 @@
+"""The `ablations` pipeline: a status report until its issue lands."""
+
+from kedro.pipeline import Pipeline
+
+from ..status import status_pipeline
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return status_pipeline("ablations", "rs-ilg")

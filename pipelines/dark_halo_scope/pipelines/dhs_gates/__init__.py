@@ -1,0 +1,5 @@
+"""The `dhs_gates` pipeline."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

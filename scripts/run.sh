@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job: set up, then run every pipeline on the embedded default (extra args go to `kedro run`,
+# e.g. `bash scripts/run.sh --pipeline rs_ilg` or `--env real`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+export KEDRO_DISABLE_TELEMETRY=1 MPLBACKEND=Agg
+uv run --locked kedro run "$@"

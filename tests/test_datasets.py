@@ -1,0 +1,149 @@
+"""Unit tests of the project's datasets (FITS, npz, torch checkpoint, reader)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+from astropy.table import Table
+from kedro.io.core import DatasetError, Version
+
+from dark_halo_scope.datasets import FITSDataset, NpzDataset, ReaderDataset, TorchCheckpointDataset
+from dark_halo_scope.datasets.reader import content_sha256
+
+
+def test_fits_image_and_table_roundtrip_keeps_headers(tmp_path: Path) -> None:
+    image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    header = fits.Header({"BUNIT": "Msun/pc2", "PIXSCALE": 0.262})
+    table = Table({"galaxy": ["NGC3198", "DDO154"], "R_d_kpc": [3.2, 0.7]})
+    ds = FITSDataset(filepath=str(tmp_path / "out" / "sigmab.fits"))
+    assert not ds.exists()
+    ds.save({"SIGMAB": (image, header), "RD": table})
+    assert ds.exists()
+    hdul = ds.load()
+    assert [h.name for h in hdul] == ["PRIMARY", "SIGMAB", "RD"]
+    np.testing.assert_array_equal(hdul["SIGMAB"].data, image)
+    assert hdul["SIGMAB"].header["BUNIT"] == "Msun/pc2"
+    assert hdul["SIGMAB"].header["PIXSCALE"] == pytest.approx(0.262)
+    loaded = Table(hdul["RD"].data)
+    assert list(loaded["galaxy"]) == ["NGC3198", "DDO154"]
+    np.testing.assert_allclose(loaded["R_d_kpc"], [3.2, 0.7])
+
+
+def test_fits_accepts_hdulist_array_and_checksum(tmp_path: Path) -> None:
+    ds = FITSDataset(filepath=str(tmp_path / "a.fits"), save_args={"checksum": True})
+    ds.save(np.ones((2, 2)))
+    hdul = ds.load()
+    assert "CHECKSUM" in hdul[0].header
+    np.testing.assert_array_equal(hdul[0].data, np.ones((2, 2)))
+    with pytest.raises(DatasetError, match="FITSDataset.save expects"):
+        ds.save("not an image")
+
+
+def test_fits_corrupt_file_names_the_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.fits"
+    bad.write_bytes(b"SIMPLE  = T" + b"\0" * 10)
+    with pytest.raises(DatasetError, match="bad.fits"):
+        FITSDataset(filepath=str(bad)).load()
+
+
+def test_fits_versioned(tmp_path: Path) -> None:
+    ds = FITSDataset(filepath=str(tmp_path / "v.fits"), version=Version(None, None))
+    ds.save(np.zeros(3))
+    assert ds.exists()
+    assert len(list((tmp_path / "v.fits").iterdir())) == 1
+
+
+def test_npz_roundtrip_and_refuses_objects(tmp_path: Path) -> None:
+    ds = NpzDataset(filepath=str(tmp_path / "fields.npz"))
+    fields = {"d_iso": np.linspace(0, 1, 5), "trace": np.eye(3, dtype=np.float32)}
+    ds.save(fields)
+    out = ds.load()
+    assert set(out) == {"d_iso", "trace"}
+    np.testing.assert_array_equal(out["trace"], fields["trace"])
+    assert out["trace"].dtype == np.float32
+    with pytest.raises(DatasetError, match="dtype=object"):
+        ds.save({"bad": np.array([{"a": 1}], dtype=object)})
+    # the failed save left the previous file intact and no temporary file behind
+    np.testing.assert_array_equal(ds.load()["d_iso"], fields["d_iso"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fields.npz"]
+
+
+def test_torch_checkpoint_roundtrip_weights_only(tmp_path: Path) -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    model(torch.zeros(1, 2, 8, 8))
+    ds = TorchCheckpointDataset(filepath=str(tmp_path / "model.pt"))
+    ds.save({"state_dict": model.state_dict(), "meta": {"epoch": 3, "channels": ["flux", "vel"], "val_acc": 0.91}})
+    ckpt = ds.load()
+    assert ckpt["meta"] == {"epoch": 3, "channels": ["flux", "vel"], "val_acc": 0.91}
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(ckpt["state_dict"][key], value)
+
+
+class Payload:
+    """Not an allowed global for ``weights_only`` unpickling."""
+
+
+def test_torch_checkpoint_refuses_arbitrary_pickles(tmp_path: Path) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "meta": {"x": Payload()}}, path)
+    with pytest.raises(DatasetError, match="evil.pt"):
+        TorchCheckpointDataset(filepath=str(path)).load()
+
+
+def _write_two_files(target: Path, n: int = 2) -> None:
+    target.mkdir()
+    for i in range(n):
+        (target / f"g{i}.txt").write_text(f"{i}\n")
+
+
+def _read_texts(path: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(Path(path).iterdir())}
+
+
+def test_reader_generates_once_then_reads(tmp_path: Path) -> None:
+    ds = ReaderDataset(
+        filepath=str(tmp_path / "raw" / "mock"),
+        reader=f"{__name__}:_read_texts",
+        generator=f"{__name__}:_write_two_files",
+        generator_args={"n": 3},
+    )
+    assert ds.load() == {"g0.txt": "0\n", "g1.txt": "1\n", "g2.txt": "2\n"}
+    (tmp_path / "raw" / "mock" / "g0.txt").write_text("edited\n")
+    assert ds.load()["g0.txt"] == "edited\n"  # not regenerated
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == ["mock"]
+
+
+def _failing_generator(target: Path) -> None:
+    target.mkdir()
+    (target / "half.txt").write_text("x")
+    raise RuntimeError("generator died")
+
+
+def test_reader_failed_generation_leaves_nothing(tmp_path: Path) -> None:
+    ds = ReaderDataset(filepath=str(tmp_path / "mock"), reader=f"{__name__}:_read_texts", generator=f"{__name__}:_failing_generator")
+    with pytest.raises(DatasetError, match="generator died"):
+        ds.load()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reader_missing_input_without_generator(tmp_path: Path) -> None:
+    ds = ReaderDataset(filepath=str(tmp_path / "nope"), reader=f"{__name__}:_read_texts")
+    with pytest.raises(DatasetError, match="nope.*does not exist"):
+        ds.load()
+
+
+def test_content_hash_depends_on_names_and_bytes(tmp_path: Path) -> None:
+    a = tmp_path / "a"
+    _write_two_files(a)
+    h1 = content_sha256(a)
+    (a / "g1.txt").rename(a / "g9.txt")
+    assert content_sha256(a) != h1
+    (a / "g9.txt").rename(a / "g1.txt")
+    assert content_sha256(a) == h1
+    import hashlib
+
+    assert content_sha256(a / "g0.txt") == hashlib.sha256(b"0\n").hexdigest()
