@@ -147,3 +147,31 @@ def test_content_hash_depends_on_names_and_bytes(tmp_path: Path) -> None:
     import hashlib
 
     assert content_sha256(a / "g0.txt") == hashlib.sha256(b"0\n").hexdigest()
+
+
+def test_tracked_metrics_json_and_nested_mlflow_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+
+    from dark_halo_scope.datasets import TrackedMetricsDataset
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run(run_name="parent") as parent:
+            TrackedMetricsDataset(filepath=str(tmp_path / "m.json"), prefix="rs_ilg").save(
+                {"metrics": {"median_chi2": 2.5, "nan_metric": float("nan")}}
+            )
+            variant = TrackedMetricsDataset(filepath=str(tmp_path / "v.json"), run_name="d_to_i")
+            variant.save({"metrics": {"median_chi2": 2.6}, "params": {"grid3d": {"anisotropic": False}}})
+        client = mlflow.MlflowClient()
+        assert client.get_run(parent.info.run_id).data.metrics == {"rs_ilg.median_chi2": 2.5}
+        children = client.search_runs(
+            [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
+        )
+        assert [c.info.run_name for c in children] == ["d_to_i"]
+        assert children[0].data.metrics == {"median_chi2": 2.6}
+        assert children[0].data.params == {"grid3d.anisotropic": "False"}
+    finally:
+        mlflow.set_tracking_uri("")
+    assert variant.load() == {"metrics": {"median_chi2": 2.6}, "params": {"grid3d": {"anisotropic": False}}}
+    assert TrackedMetricsDataset(filepath=str(tmp_path / "m.json")).load()["metrics"]["nan_metric"] is None

@@ -3,6 +3,7 @@
 - ``FITSDataset``: FITS files (image and table HDUs, headers kept), astropy.
 - ``NpzDataset``: dicts of named numpy arrays as ``.npz``.
 - ``TorchCheckpointDataset``: ``{"state_dict", "meta"}`` checkpoints, loaded ``weights_only``.
+- ``TrackedMetricsDataset``: metrics JSON also logged to MLflow (nested runs for ablation variants).
 - ``ReaderDataset``: raw inputs parsed by a package reader, generated in the real format when absent.
 """
 
@@ -10,5 +11,6 @@ from .fits import FITSDataset
 from .npz import NpzDataset
 from .reader import ReaderDataset
 from .torch_checkpoint import TorchCheckpointDataset
+from .tracked import TrackedMetricsDataset
 
-__all__ = ["FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset"]
+__all__ = ["FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset", "TrackedMetricsDataset"]

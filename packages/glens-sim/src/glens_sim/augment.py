@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["dihedral", "random_dihedral"]
+__all__ = ["dihedral", "apply_dihedral", "random_dihedral"]
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -22,15 +22,12 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
     return torch.flip(y, dims=(-1,)) if k >= 4 else y
 
 
-def random_dihedral(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Independent uniformly random symmetry per sample of a batch ``(B, C, N, N)``.
-
-    The choice is drawn from ``generator`` (one ``randint`` call per batch), so the result is
-    a pure function of the generator state.
-    """
+def apply_dihedral(x: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
+    """Apply group element ``ks[i]`` (see :func:`dihedral`) to sample ``i`` of ``x (B, C, N, N)``."""
     if x.ndim != 4 or x.shape[-1] != x.shape[-2]:
         raise ValueError(f"expected a batch of square images (B, C, N, N), got {tuple(x.shape)}")
-    ks = torch.randint(0, 8, (x.shape[0],), generator=generator, device=generator.device)
+    if ks.shape != (x.shape[0],):
+        raise ValueError(f"need one group element per sample: ks {tuple(ks.shape)} vs batch {x.shape[0]}")
     ks = ks.to(x.device)
     out = torch.empty_like(x)
     for k in range(8):
@@ -38,3 +35,13 @@ def random_dihedral(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor
         if bool(sel.any()):
             out[sel] = dihedral(x[sel], k)
     return out
+
+
+def random_dihedral(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Independent uniformly random symmetry per sample of a batch ``(B, C, N, N)``.
+
+    The choice is drawn from ``generator`` (one ``randint`` call per batch), so the result is
+    a pure function of the generator state.
+    """
+    ks = torch.randint(0, 8, (x.shape[0],), generator=generator, device=generator.device)
+    return apply_dihedral(x, ks)

@@ -82,7 +82,8 @@ class LensSimConfig:
     psf_truncate: kernel half-size in units of sigma (the Gaussian-equivalent sigma for
         Moffat); lenstronomy's Gaussian PSF uses 5.
     psf_padding: boundary handling of the convolution: ``"replicate"`` (= SciPy/lenstronomy
-        ``mode='nearest'``), ``"zeros"`` or ``"reflect"``.
+        ``mode='nearest'``), ``"zeros"`` or ``"symmetric"`` (= SciPy's default ``'reflect'``,
+        the original work's blur).
     flux_clip, vel_clip: clip ranges applied after the noise (original: [0, 1.5], [-1.5, 1.5]);
         ``None`` disables.
     vel_fill: value of masked velocity pixels.
@@ -120,7 +121,7 @@ class LensSimConfig:
     psf_type: Literal["gaussian", "moffat", "none"] = "gaussian"
     moffat_beta: float = 2.5
     psf_truncate: float = 5.0
-    psf_padding: Literal["replicate", "zeros", "reflect"] = "replicate"
+    psf_padding: Literal["replicate", "zeros", "symmetric"] = "replicate"
     flux_clip: tuple[float, float] | None = (0.0, 1.5)
     vel_clip: tuple[float, float] | None = (-1.5, 1.5)
     vel_fill: float = 0.0
@@ -161,7 +162,7 @@ class LensSimConfig:
             "subhalo_profile": _SUB_PROFILES,
             "subhalo_placement": ("ring", "bright"),
             "psf_type": ("gaussian", "moffat", "none"),
-            "psf_padding": ("replicate", "zeros", "reflect"),
+            "psf_padding": ("replicate", "zeros", "symmetric"),
             "dtype": ("float32", "float64"),
         }
         for name, allowed in choices.items():

@@ -108,14 +108,14 @@ def _namespace(values: list[Array]) -> _NumpyOps | _TorchOps:
 def _sis_deflection(xp, x, y, theta_E, center_x=0.0, center_y=0.0):
     dx, dy = x - center_x, y - center_y
     r = xp.sqrt(dx * dx + dy * dy)
-    a = xp.where(r > 0, theta_E / xp.where(r > 0, r, 1.0), 0.0)
+    a = xp.where(r > 0, theta_E / r, 0.0)  # theta_E/0 is discarded by the where
     return a * dx, a * dy
 
 
 def _sis_convergence(xp, x, y, theta_E, center_x=0.0, center_y=0.0):
     dx, dy = x - center_x, y - center_y
     r = xp.sqrt(dx * dx + dy * dy)
-    return xp.where(r > 0, 0.5 * theta_E / xp.where(r > 0, r, 1.0), 0.0)
+    return xp.where(r > 0, 0.5 * theta_E / r, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,7 +325,8 @@ def deflection(name: str, x: Array, y: Array, **kwargs: Array) -> tuple[Array, A
     keyword arrays broadcast against ``x``. The lens equation is ``beta = theta - alpha``.
     """
     xp, x, y, params = _prepare(name, x, y, kwargs)
-    return _REGISTRY[name][2](xp, x, y, **params)
+    with np.errstate(divide="ignore", invalid="ignore"):  # branches discarded by where()
+        return _REGISTRY[name][2](xp, x, y, **params)
 
 
 def convergence(name: str, x: Array, y: Array, **kwargs: Array) -> Array:
@@ -336,4 +337,5 @@ def convergence(name: str, x: Array, y: Array, **kwargs: Array) -> Array:
     ``NIEMajorAxis.kappa``). Same input rules as :func:`deflection`.
     """
     xp, x, y, params = _prepare(name, x, y, kwargs)
-    return _REGISTRY[name][3](xp, x, y, **params)
+    with np.errstate(divide="ignore", invalid="ignore"):  # branches discarded by where()
+        return _REGISTRY[name][3](xp, x, y, **params)

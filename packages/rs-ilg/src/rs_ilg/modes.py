@@ -42,6 +42,7 @@ class ModeConfig:
       mond_nu_variants: ``"all_simple"`` (the original's three nu choices are all the simple nu) or
         ``"distinct"`` (simple, standard and the Famaey-Binney nu differ as in the literature).
       select_kernel_by_chi2: pure-global picks w_t or w_g by the lower median chi2 (uses V_obs; compat).
+      pure_global_alpha_literal: pure-global uses the rounded alpha = 0.191 (compat) instead of (1-1/phi)/2.
     2D/3D grids (spec 6, 7, 12.10-12.17):
       cg_stop: ``"per_step"`` (stop when one step cuts the squared residual by tol^2; compat) or
         ``"relative_initial"`` (stop when ||r|| <= tol ||r0||).
@@ -78,6 +79,7 @@ class ModeConfig:
     forward_graph_options: bool = False
     mond_nu_variants: Literal["all_simple", "distinct"] = "all_simple"
     select_kernel_by_chi2: bool = True
+    pure_global_alpha_literal: bool = True
     # 2D / 3D grids
     cg_stop: Literal["per_step", "relative_initial"] = "per_step"
     cg_max_iter_2d: int | None = 400
@@ -117,6 +119,7 @@ class ModeConfig:
             forward_graph_options=True,
             mond_nu_variants="distinct",
             select_kernel_by_chi2=False,
+            pure_global_alpha_literal=False,
             cg_stop="relative_initial",
             cg_max_iter_2d=None,
             cg_max_iter_3d=None,

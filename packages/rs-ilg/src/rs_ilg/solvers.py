@@ -204,10 +204,11 @@ class CGResult:
 
 
 def _dot(a: np.ndarray, b: np.ndarray, batched: bool) -> np.ndarray:
+    # einsum's own loops, not BLAS: a threaded BLAS dot stalls badly on a loaded machine.
     if batched:
         n = a.shape[0]
         return np.einsum("ij,ij->i", a.reshape(n, -1), b.reshape(n, -1))
-    return np.vdot(a.ravel(), b.ravel()).real
+    return np.einsum("i,i->", a.ravel(), b.ravel())
 
 
 def cg_solve(

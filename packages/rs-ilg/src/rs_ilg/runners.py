@@ -1,0 +1,458 @@
+"""Per-galaxy 2D and 3D ILG grid runs on the master table (spec §6.1, §7.3–7.6, §10).
+
+For each galaxy of the population (master ∩ subset, master order) a baryon proxy is built from R_d
+and component ratios, the grid kernel K is computed, K is ring-averaged at the SPARC radii and
+``v_model = sqrt(max(K_ring, 1e-6)) v_bar``. The fit is scored with the shared error model A and the
+inner mask, and the Newtonian (K = 1) and MOND baselines are scored on exactly the same points.
+
+Units: radii in kpc, velocities in km/s. All switches (grid, kernel options, ablations, precomputed
+features) are fields of :class:`GridRunConfig`; mode-dependent behaviour comes from
+:class:`~rs_ilg.modes.ModeConfig` (``cg_*`` solver settings, ``lrec_units_3d``, ``features_loader``,
+``gext_units``, ``bulge_3d``, ``signed_v2``, ``dwarf_rule``).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.ndimage import map_coordinates
+from tqdm.auto import tqdm
+
+from .constants import A0_SI, KMS, KPC_M
+from .errors import chi2_over_n, mask_radius, sigma_total
+from .features import GalaxyFeatures, load_features
+from .gridsolve import SolverSettings
+from .kernel2d import ilg_kernel_2d
+from .kernel3d import ilg_kernel_3d_batch
+from .kernels1d import mond_velocity
+from .master import Galaxy, baryonic_velocity
+from .modes import ModeConfig
+from .proxies import component_weights, rho_proxy_3d, sigma_proxy_2d
+
+__all__ = [
+    "GridRunConfig",
+    "GalaxyGridResult",
+    "GridRunResult",
+    "feature_coefficients",
+    "feature_permutation",
+    "ring_average_at",
+    "ring_profile",
+    "run_galaxy_2d",
+    "run_galaxies_3d",
+    "run_grid",
+    "population",
+]
+
+_MIN_POINTS = 5
+_CONST_SIGMA_KMS = 10.0
+
+
+@dataclass(frozen=True)
+class GridRunConfig:
+    """Options of a 2D or 3D grid run (the original runners' flags, spec §6.3, §7.5).
+
+    Grid: ``ndim`` (2 or 3); ``nx``/``ny``/``nz`` (2D uses nx × nx); ``box_factor_xy`` (half-box in R_d;
+    the 2D ``--box_factor``); ``box_factor_z`` (3D half-box in h_z); ``smooth_sigma_rel`` (2D structure
+    tensor width in R_d, floored at 0.5 px); ``smooth_sigma_vox`` (3D width in voxels, voxel units);
+    ``lambda_rec_kpc`` and ``smooth_sigma_kpc`` (3D physical units: λ_rec and the tensor width, default λ).
+    Kernel: ``anisotropic`` (the 2D runner is always anisotropic; 3D default off), ``ml_disk`` (Υ_disk),
+    ``gext_ratio`` (external field in units of a0; the 2D original hard-codes 0).
+    Ablations (spec §10): ``d_identity`` (D → I), ``gext0`` (f_ext = 1, external field dropped),
+    ``const_sigma`` (σ_eff = 10 km/s everywhere, errV dropped), ``no_inner_mask`` (b = 0 for mask and beam),
+    ``k1_null`` (K = 1), ``features_root`` (precomputed features, 3D), ``permute_features`` /
+    ``permute_seed`` (features of another galaxy by a seeded shuffle of the sorted names).
+    Execution: ``solver_dtype`` ("float32" allowed in converged modes), ``batch_size`` (3D galaxies per
+    batched CG), ``n_jobs`` (worker processes).
+    """
+
+    ndim: Literal[2, 3] = 3
+    nx: int = 32
+    ny: int | None = None
+    nz: int | None = None
+    box_factor_xy: float = 8.0
+    box_factor_z: float = 2.0
+    smooth_sigma_rel: float = 0.2
+    smooth_sigma_vox: float = 1.0
+    lambda_rec_kpc: float = 0.5
+    smooth_sigma_kpc: float | None = None
+    anisotropic: bool = False
+    ml_disk: float = 1.0
+    gext_ratio: float = 0.0
+    d_identity: bool = False
+    gext0: bool = False
+    const_sigma: bool = False
+    no_inner_mask: bool = False
+    k1_null: bool = False
+    features_root: str | None = None
+    permute_features: bool = False
+    permute_seed: int = 42
+    solver_dtype: Literal["float64", "float32"] = "float64"
+    batch_size: int = 1
+    n_jobs: int = 1
+
+    @classmethod
+    def run2d(cls, **kw) -> "GridRunConfig":
+        """2D defaults of ``sparc_2d_proxy_runner.py``: 128², box 8 R_d, smoothing 0.2 R_d, anisotropic."""
+        base = dict(ndim=2, nx=128, anisotropic=True)
+        base.update(kw)
+        return cls(**base)
+
+    @classmethod
+    def run3d(cls, **kw) -> "GridRunConfig":
+        """3D defaults of ``sparc_3d_proxy_runner.py``: 32³, box 8 R_d × 2 h_z, smoothing 1 voxel, isotropic."""
+        base = dict(ndim=3, nx=32)
+        base.update(kw)
+        return cls(**base)
+
+    def __post_init__(self) -> None:
+        if self.ndim not in (2, 3):
+            raise ValueError(f"GridRunConfig.ndim must be 2 or 3, got {self.ndim!r}")
+        for name in ("nx", "ny", "nz"):
+            v = getattr(self, name)
+            if v is not None and v < 4:
+                raise ValueError(f"GridRunConfig.{name} must be >= 4, got {v}")
+        if self.box_factor_xy <= 0 or self.box_factor_z <= 0:
+            raise ValueError("GridRunConfig box factors must be > 0")
+        if self.gext_ratio < 0:
+            raise ValueError(f"GridRunConfig.gext_ratio must be >= 0, got {self.gext_ratio}")
+        if self.batch_size < 1 or self.n_jobs < 1:
+            raise ValueError("GridRunConfig.batch_size and n_jobs must be >= 1")
+        if self.solver_dtype not in ("float64", "float32"):
+            raise ValueError(f"GridRunConfig.solver_dtype must be float64 or float32, got {self.solver_dtype!r}")
+
+    @property
+    def shape3d(self) -> tuple[int, int, int]:
+        return (self.ny or self.nx, self.nx, self.nz or self.nx)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GalaxyGridResult:
+    """One galaxy's grid run.
+
+    ``points``: per-point table (2D: all kept points; 3D: in-box points) with the original columns
+    (r_kpc, v_obs, v_err, v_baryon, w_ring | K_ring, v_model) plus v_mond, sigma_eff and ``evaluated``.
+    N / chi2_over_N: ILG; chi2_over_N_newton, chi2_over_N_mond: the baselines on the same N points.
+    ``cg_iterations`` / ``cg_rel_residual``: φ solve diagnostics (None when not tracked).
+    ``features_from``: galaxy whose precomputed features were used (None: structure-tensor path).
+    """
+
+    galaxy: str
+    N: int
+    chi2_over_N: float
+    chi2_over_N_newton: float
+    chi2_over_N_mond: float
+    points: pd.DataFrame
+    K_minus_1_max: float
+    cg_iterations: int | None = None
+    cg_rel_residual: float | None = None
+    features_from: str | None = None
+    midplane: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class GridRunResult:
+    """A run over a population: ``summary`` (galaxy, N, chi2_over_N, chi2_over_N_newton,
+    chi2_over_N_mond, K_minus_1_max, cg_iterations, cg_rel_residual, features_from), per-galaxy
+    ``galaxies`` and ``skipped`` (galaxy, reason)."""
+
+    summary: pd.DataFrame
+    galaxies: dict[str, GalaxyGridResult]
+    skipped: pd.DataFrame
+    config: GridRunConfig
+    mode: ModeConfig
+
+
+# ----------------------------------------------------------------------------------------------- rings
+def ring_average_at(K: np.ndarray, radii_px: np.ndarray) -> np.ndarray:
+    """Mean of a 2D field over the ring ``R_pix - ρ ∈ [-0.5, 0.5)`` for each ρ in ``radii_px``.
+
+    R_pix is the distance of a pixel from the array centre ((ny-1)/2, (nx-1)/2). Empty rings give NaN.
+    """
+    ny, nx = K.shape
+    jj, ii = np.indices(K.shape)
+    rpix = np.hypot(ii - (nx - 1) / 2.0, jj - (ny - 1) / 2.0).ravel()
+    kf = K.ravel()
+    order = np.argsort(rpix, kind="stable")
+    rs, ks = rpix[order], kf[order]
+    out = np.full(len(radii_px), np.nan)
+    for i, rho in enumerate(np.asarray(radii_px, dtype=float)):
+        lo = np.searchsorted(rs, rho - 0.5, side="left")  # R_pix - ρ >= -0.5
+        hi = np.searchsorted(rs, rho + 0.5, side="left")  # R_pix - ρ < 0.5
+        if hi > lo:
+            out[i] = ks[lo:hi].mean()
+    return out
+
+
+def ring_profile(K_mid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ring means of ``K_mid`` at integer pixel radii q = 1 … n//2 - 1 (spec §7.3 item 2).
+
+    Returns (q, K_ring).
+    """
+    q = np.arange(1, n // 2, dtype=float)
+    return q, ring_average_at(K_mid, q)
+
+
+# ------------------------------------------------------------------------------------------- features
+def feature_coefficients(feat: GalaxyFeatures, *, d_identity: bool = False) -> np.ndarray:
+    """Isotropic coefficient field c2d = max(ℓ_rec, 0)² max(D_iso, 0) [kpc²] of precomputed features
+    (spec §7.6), or ℓ² alone under D → I, on the feature grid. Non-finite values raise ``ValueError``."""
+    ell = np.maximum(np.asarray(feat.fields["ell_rec_kpc"], dtype=float), 0.0)
+    coeff = ell**2 if d_identity else ell**2 * np.maximum(np.asarray(feat.fields["D_iso"], dtype=float), 0.0)
+    if coeff.ndim != 2 or not np.all(np.isfinite(coeff)):
+        raise ValueError(f"features of {feat.name}: ell_rec_kpc/D_iso must be finite 2D arrays "
+                         f"(got shape {coeff.shape})")
+    return coeff
+
+
+def feature_permutation(names: Sequence[str], seed: int) -> dict[str, str]:
+    """Seeded shuffle of the sorted names: galaxy → the galaxy whose features it gets."""
+    srt = sorted(names)
+    perm = np.random.default_rng(seed).permutation(len(srt))
+    return {srt[i]: srt[int(j)] for i, j in enumerate(perm)}
+
+
+def _resize_corner_aligned(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize with corner pixels mapped onto corner pixels."""
+    yy = np.linspace(0.0, a.shape[0] - 1.0, shape[0])
+    xx = np.linspace(0.0, a.shape[1] - 1.0, shape[1])
+    grid = np.meshgrid(yy, xx, indexing="ij")
+    return map_coordinates(a, grid, order=1, mode="nearest")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _kept(g: Galaxy) -> Galaxy:
+    keep = (g.r_kpc > 0) & (g.v_obs > 0)
+    if keep.all():
+        return g
+    return replace(g, **{k: getattr(g, k)[keep] for k in ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul",
+                                                          "sb_disk", "sb_bul") if getattr(g, k).size == keep.size})
+
+
+def _subset(g: Galaxy, sel: np.ndarray) -> Galaxy:
+    return replace(g, **{k: getattr(g, k)[sel] for k in ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul",
+                                                         "sb_disk", "sb_bul") if getattr(g, k).size == sel.size})
+
+
+def _solver(mode: ModeConfig, cfg: GridRunConfig) -> SolverSettings:
+    return SolverSettings.from_mode(mode, cfg.ndim, dtype=cfg.solver_dtype)
+
+
+def _external_ratio(mode: ModeConfig, cfg: GridRunConfig, g: Galaxy, v_bar: np.ndarray,
+                    g_ext_si: float | None) -> float:
+    """ε fed to the kernel's f: the external field relative to the grid's peak acceleration.
+
+    compat (``gext_units="si_added_to_ratio"``): the SI value itself (≈1e-10: no effect, spec §12.10).
+    corrected (``"ratio_of_a0"``): g_ext / g_peak with g_peak = max(v_bar²/r) in SI.
+    """
+    if cfg.gext0:
+        return 0.0
+    gext = g_ext_si if g_ext_si is not None else cfg.gext_ratio * A0_SI
+    if gext == 0:
+        return 0.0
+    if mode.gext_units == "si_added_to_ratio":
+        return float(gext)
+    if mode.gext_units != "ratio_of_a0":
+        raise ValueError(f"unknown gext_units {mode.gext_units!r}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gb = (v_bar * KMS) ** 2 / (g.r_kpc * KPC_M)
+    gpeak = float(np.nanmax(gb)) if np.any(np.isfinite(gb) & (gb > 0)) else math.nan
+    if not gpeak > 0:
+        raise ValueError(f"{g.name}: cannot scale g_ext, no point has v_bar > 0")
+    return float(gext / gpeak)
+
+
+def _score(g: Galaxy, mode: ModeConfig, cfg: GridRunConfig, v_bar: np.ndarray, v_model: np.ndarray,
+           dwarf_points: np.ndarray) -> tuple[int, float, float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Error model A + inner mask; the same N points for ILG, Newtonian and MOND."""
+    b = 0.0 if cfg.no_inner_mask else mask_radius(g, mode)
+    sig = sigma_total(g, mode, evaluated=dwarf_points, b_kpc=b,
+                      const_sigma_kms=_CONST_SIGMA_KMS if cfg.const_sigma else None)
+    evaluated = np.isfinite(v_model) & (g.r_kpc >= b)
+    n, chi = chi2_over_n(g.v_obs, v_model, sig, evaluated)
+    _, chi_n = chi2_over_n(g.v_obs, v_bar, sig, evaluated)
+    v_mond = mond_velocity(g.r_kpc, v_bar, "simple", distinct=mode.mond_nu_variants == "distinct")
+    _, chi_m = chi2_over_n(g.v_obs, v_mond, sig, evaluated)
+    return n, chi, chi_n, chi_m, sig, evaluated, v_mond
+
+
+# ----------------------------------------------------------------------------------------------- 2D
+def run_galaxy_2d(galaxy: Galaxy, mode: ModeConfig, cfg: GridRunConfig) -> GalaxyGridResult:
+    """2D run of one galaxy (spec §6.1). Raises ``ValueError`` if fewer than 5 usable points."""
+    g = _kept(galaxy)
+    if g.n_points < _MIN_POINTS:
+        raise ValueError(f"{g.name}: only {g.n_points} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})")
+    rd = g.R_d_kpc
+    v_bar = baryonic_velocity(g, mode, cfg.ml_disk)
+    w = component_weights(g.v_gas, g.v_disk, g.v_bul, ml_disk=cfg.ml_disk, mode=mode)
+    sigma, dx = sigma_proxy_2d(rd, w, nx=cfg.nx, box_factor=cfg.box_factor_xy)
+    eps = _external_ratio(mode, cfg, g, v_bar, None)
+    kr = ilg_kernel_2d(sigma, anisotropic=cfg.anisotropic, smooth_sigma_px=max(cfg.smooth_sigma_rel * rd / dx, 0.5),
+                       gext=eps, d_identity=cfg.d_identity, solver=_solver(mode, cfg))
+    K = np.ones_like(kr.K) if cfg.k1_null else kr.K
+    w_ring = ring_average_at(K, g.r_kpc / dx)
+    v_model = np.sqrt(np.maximum(w_ring, 1e-6)) * v_bar
+    # The original 2D runner takes the dwarf flag from the last 3 kept points (finite K or not).
+    n, chi, chi_n, chi_m, sig, ev, v_mond = _score(g, mode, cfg, v_bar, v_model, np.ones(g.n_points, bool))
+    pts = pd.DataFrame({"r_kpc": g.r_kpc, "v_obs": g.v_obs, "v_err": g.e_v, "v_baryon": v_bar, "w_ring": w_ring,
+                        "v_model": v_model, "v_mond": v_mond, "sigma_eff": sig, "evaluated": ev})
+    return GalaxyGridResult(galaxy=g.name, N=n, chi2_over_N=chi, chi2_over_N_newton=chi_n, chi2_over_N_mond=chi_m,
+                            points=pts, K_minus_1_max=float(np.max(K) - 1.0),
+                            cg_iterations=kr.solve.phi.iterations, cg_rel_residual=kr.solve.phi.rel_residual)
+
+
+# ----------------------------------------------------------------------------------------------- 3D
+def run_galaxies_3d(galaxies: Sequence[Galaxy], mode: ModeConfig, cfg: GridRunConfig, *,
+                    features_from: Mapping[str, str] | None = None) -> list[GalaxyGridResult]:
+    """3D runs of several galaxies (one batched solve when ``cfg.batch_size`` > 1; spec §7).
+
+    ``features_from``: galaxy → galaxy whose precomputed features to use (permutation); default identity.
+    With ``mode.features_loader == "dead"`` (compat) ``cfg.features_root`` is ignored, as in the
+    original (spec §7.6), and so are the g_ext it would carry and the permutation.
+    """
+    ny, nx, nz = cfg.shape3d
+    use_features = cfg.features_root is not None and mode.features_loader == "working"
+    if cfg.features_root is not None and mode.features_loader not in ("working", "dead"):
+        raise ValueError(f"unknown features_loader {mode.features_loader!r}")
+    prepared = []
+    for galaxy in galaxies:
+        g = _kept(galaxy)
+        if g.n_points < _MIN_POINTS:
+            raise ValueError(f"{g.name}: only {g.n_points} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})")
+        v_bar = baryonic_velocity(g, mode, cfg.ml_disk)
+        w = component_weights(g.v_gas, g.v_disk, g.v_bul, ml_disk=cfg.ml_disk, mode=mode)
+        box = rho_proxy_3d(g.R_d_kpc, w, nx=nx, ny=ny, nz=nz, box_factor_xy=cfg.box_factor_xy,
+                           box_factor_z=cfg.box_factor_z, mode=mode)
+        coeff, g_ext_si, src = None, None, None
+        if use_features:
+            src = (features_from or {}).get(g.name, g.name)
+            feat = load_features(cfg.features_root, src)
+            c2d = _resize_corner_aligned(feature_coefficients(feat, d_identity=cfg.d_identity), (ny, nx))
+            coeff = np.repeat(c2d[:, :, None], nz, axis=2)
+            g_ext_si = float(feat.g_ext_SI)
+            if not (np.isfinite(g_ext_si) and g_ext_si >= 0):
+                raise ValueError(f"features of {src}: g_ext_SI must be finite and >= 0, got {g_ext_si!r}")
+        eps = _external_ratio(mode, cfg, g, v_bar, g_ext_si)
+        prepared.append((g, v_bar, box, coeff, eps, src))
+    units = "physical" if mode.lrec_units_3d == "physical" else "voxel"
+    kernels = ilg_kernel_3d_batch(
+        [p[2].rho for p in prepared], [p[2].spacing for p in prepared], anisotropic=cfg.anisotropic,
+        d_identity=cfg.d_identity, units=units, smooth_sigma_vox=cfg.smooth_sigma_vox,
+        lambda_rec_kpc=cfg.lambda_rec_kpc, smooth_sigma_kpc=cfg.smooth_sigma_kpc,
+        coeff_override=[p[3] for p in prepared], gext=[p[4] for p in prepared], solver=_solver(mode, cfg),
+        k1_null=cfg.k1_null, batched_solve=cfg.batch_size > 1)
+    out = []
+    for (g, v_bar, box, _, _, src), kr in zip(prepared, kernels):
+        K_mid = kr.K[:, :, nz // 2]
+        q, k_ring = ring_profile(K_mid, nx)
+        dx = box.dx
+        r_grid = q * dx
+        inbox = (g.r_kpc > 0) & (g.r_kpc <= r_grid[-1])
+        gi = _subset(g, inbox)
+        vb = v_bar[inbox]
+        k_at = np.interp(gi.r_kpc, r_grid, k_ring, left=np.nan)
+        v_model = np.sqrt(np.maximum(k_at, 1e-6)) * vb
+        n, chi, chi_n, chi_m, sig, ev, v_mond = _score(gi, mode, cfg, vb, v_model, np.ones(gi.n_points, bool))
+        pts = pd.DataFrame({"r_kpc": gi.r_kpc, "v_obs": gi.v_obs, "v_err": gi.e_v, "v_baryon": vb, "K_ring": k_at,
+                            "v_model": v_model, "v_mond": v_mond, "sigma_eff": sig, "evaluated": ev})
+        out.append(GalaxyGridResult(
+            galaxy=g.name, N=n, chi2_over_N=chi, chi2_over_N_newton=chi_n, chi2_over_N_mond=chi_m, points=pts,
+            K_minus_1_max=float(np.max(kr.K) - 1.0),
+            cg_iterations=kr.iterations, cg_rel_residual=kr.rel_residual,
+            features_from=src,
+            midplane={"K_mid": K_mid, "phi_mid": kr.phi[:, :, nz // 2], "dx_kpc": np.array(dx),
+                      "dy_kpc": np.array(box.spacing[0])}))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- driver
+def population(master: Mapping[str, Galaxy], subset: Sequence[str] | None) -> list[str]:
+    """master ∩ subset in master order (all of the master when ``subset`` is None)."""
+    if subset is None:
+        return list(master)
+    wanted = set(subset)
+    return [n for n in master if n in wanted]
+
+
+def _work(task):
+    kind, gals, mode, cfg, feat_map = task
+    res, skipped = [], []
+    if kind == 2:
+        for g in gals:
+            try:
+                res.append(run_galaxy_2d(g, mode, cfg))
+            except ValueError as exc:
+                skipped.append((g.name, str(exc)))
+        return res, skipped
+    ok = []
+    for g in gals:
+        n = int(np.count_nonzero((g.r_kpc > 0) & (g.v_obs > 0)))
+        if n < _MIN_POINTS:
+            skipped.append((g.name, f"{g.name}: only {n} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})"))
+        else:
+            ok.append(g)
+    if ok:
+        res = run_galaxies_3d(ok, mode, cfg, features_from=feat_map)
+    return res, skipped
+
+
+def run_grid(master: Mapping[str, Galaxy], mode: ModeConfig, cfg: GridRunConfig, *,
+             subset: Sequence[str] | None = None, limit: int = 0, progress: bool = True) -> GridRunResult:
+    """Run the 2D or 3D kernel over ``master ∩ subset`` in master order.
+
+    limit: stop after this many galaxies have completed (0 = all), as the original's ``--limit``; galaxies
+    with fewer than 5 usable points are skipped and listed in ``skipped`` (they do not count).
+    ``cfg.n_jobs`` > 1 distributes galaxies (or 3D batches) over worker processes; results are identical.
+    """
+    names = population(master, subset)
+    feat_map = None
+    if cfg.permute_features and cfg.features_root is not None and mode.features_loader == "working":
+        feat_map = feature_permutation(names, cfg.permute_seed)
+    chunk = cfg.batch_size if cfg.ndim == 3 else 1
+    want = limit if limit and limit > 0 else len(names)
+    done: dict[str, GalaxyGridResult] = {}
+    skipped: list[tuple[str, str]] = []
+    pos = 0
+    bar = tqdm(total=want, desc=f"ILG {cfg.ndim}D", disable=not progress)
+    pool = ProcessPoolExecutor(cfg.n_jobs) if cfg.n_jobs > 1 else None
+    try:
+        while len(done) < want and pos < len(names):
+            # enough tasks to keep the workers busy, never more galaxies than still needed
+            need = want - len(done)
+            tasks = []
+            for _ in range(max(cfg.n_jobs, 1)):
+                if pos >= len(names) or need <= 0:
+                    break
+                take = names[pos:pos + min(chunk, need)]
+                pos += len(take)
+                need -= len(take)
+                tasks.append((cfg.ndim, [master[n] for n in take], mode, cfg, feat_map))
+            results = pool.map(_work, tasks) if pool else map(_work, tasks)
+            for res, skp in results:
+                skipped.extend(skp)
+                for r in res:
+                    if len(done) < want:
+                        done[r.galaxy] = r
+                        bar.update(1)
+    finally:
+        bar.close()
+        if pool:
+            pool.shutdown()
+    summary = pd.DataFrame(
+        [{"galaxy": r.galaxy, "N": r.N, "chi2_over_N": r.chi2_over_N, "chi2_over_N_newton": r.chi2_over_N_newton,
+          "chi2_over_N_mond": r.chi2_over_N_mond, "K_minus_1_max": r.K_minus_1_max,
+          "cg_iterations": r.cg_iterations, "cg_rel_residual": r.cg_rel_residual,
+          "features_from": r.features_from} for r in done.values()],
+        columns=["galaxy", "N", "chi2_over_N", "chi2_over_N_newton", "chi2_over_N_mond", "K_minus_1_max",
+                 "cg_iterations", "cg_rel_residual", "features_from"])
+    return GridRunResult(summary=summary, galaxies=done,
+                         skipped=pd.DataFrame(skipped, columns=["galaxy", "reason"]), config=cfg, mode=mode)
