@@ -10,6 +10,12 @@ Lensing entry points (lenstronomy profile and keyword names; see :mod:`glens_sim
 from glens_sim.config import LensSimConfig
 from glens_sim.profiles import PROFILES, convergence, deflection
 from glens_sim.simulate import SimBatch, render_single, simulate_batch
+from glens_sim.maps_io import MapsData, MapsFormatError, read_maps  # helper E (maps)
+from glens_sim.quality import quality_row, quality_table  # helper E (maps)
+from glens_sim.lensability import lensability_score, score_table  # helper E (maps)
+from glens_sim.ranking import rank_candidates  # helper E (maps)
+from glens_sim.sources import SourceTensor, make_source_tensor, save_source_preview  # helper E (maps)
+from glens_sim.synthetic import make_synthetic_sample, write_synthetic_maps  # helper E (maps)
 
 __all__ = [
     "PROFILES",
@@ -19,4 +25,18 @@ __all__ = [
     "deflection",
     "render_single",
     "simulate_batch",
+    # helper E (maps)
+    "MapsData",
+    "MapsFormatError",
+    "SourceTensor",
+    "lensability_score",
+    "make_source_tensor",
+    "make_synthetic_sample",
+    "quality_row",
+    "quality_table",
+    "rank_candidates",
+    "read_maps",
+    "save_source_preview",
+    "score_table",
+    "write_synthetic_maps",
 ]

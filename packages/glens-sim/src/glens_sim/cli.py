@@ -129,37 +129,32 @@ def _cmd_rank(args: argparse.Namespace) -> int:
 
 
 def _cmd_tensors(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
-    from .maps_io import MapsFormatError, plateifu_from_path, read_maps
-    from .sources import SourceConfig, SourceError, make_source_tensor, save_source_preview, save_source_tensor
+    from .maps_io import plateifu_from_path
+    from .sources import SourceConfig, build_source_tensors, save_source_preview, save_source_tensor
 
     paths = expand_maps_paths(args.inputs)
     if args.scored:
         scored = _read_table(args.scored)
         tiers = {t.strip() for t in args.tiers.split(",")}
-        wanted = set(scored.loc[scored["lens_tier"].isin(tiers), "plateifu"].astype(str))
-        paths = [p for p in paths if plateifu_from_path(p) in wanted]
+        chosen = scored[scored["lens_tier"].isin(tiers)]
+        wanted = set(chosen["plateifu"].astype(str))
+        files = {Path(f).name for f in chosen.get("file", pd.Series(dtype=str)).astype(str)}
+        paths = [p for p in paths if plateifu_from_path(p) in wanted or p.name in files]
+    tensors, table = build_source_tensors(
+        paths, SourceConfig(size=args.size), progress=not args.quiet, strict=args.strict,
+        **_read_kwargs(args),
+    )  # fmt: skip
     out_dir = Path(args.out_dir)
-    cfg = SourceConfig(size=args.size)
-    rows, failures = [], 0
-    for path in tqdm(paths, desc="source tensors", disable=args.quiet):
-        try:
-            src = make_source_tensor(read_maps(path, **_read_kwargs(args)), cfg)
-        except (MapsFormatError, SourceError) as exc:
-            if args.strict:
-                raise
-            failures += 1
-            print(f"skipped: {exc}", file=sys.stderr)
-            rows.append({"plateifu": path.name, "path": str(path), "status": f"ERROR: {exc}"})
-            continue
-        npy = save_source_tensor(src.tensor, out_dir / f"source_tensor_{src.plateifu}.npy")
+    for plateifu, tensor in tensors.items():
+        save_source_tensor(tensor, out_dir / f"source_tensor_{plateifu}.npy")
         if not args.no_preview:
-            save_source_preview(src.tensor, out_dir / f"source_preview_{src.plateifu}.png", src.plateifu)
-        rows.append({"plateifu": src.plateifu, **src.meta, "tensor": str(npy), "status": "OK"})
-    write_table(pd.DataFrame(rows), out_dir / "sources.csv")
-    print(f"{len(rows) - failures} source tensors ({failures} failed) → {out_dir}")
-    return 1 if failures and failures == len(rows) else 0
+            save_source_preview(tensor, out_dir / f"source_preview_{plateifu}.png", plateifu)
+    write_table(table, out_dir / "sources.csv")
+    failed = table[table["status"] != "OK"] if len(table) else table
+    for status in failed.get("status", []):
+        print(status, file=sys.stderr)
+    print(f"{len(tensors)} source tensors ({len(failed)} failed) → {out_dir}")
+    return 1 if len(failed) and not tensors else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -201,11 +201,15 @@ def _open(path: Path) -> fits.HDUList:
             f"{path}: truncated FITS file ({len(raw)} bytes is not a multiple of 2880)"
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             hdul = fits.open(io.BytesIO(raw), lazy_load_hdus=False)
-    except Exception as exc:  # astropy raises OSError, ValueError, warnings-as-errors, ...
+    except Exception as exc:  # astropy raises OSError, ValueError, TypeError, ...
         raise MapsFormatError(f"{path}: not a readable FITS file ({exc})") from exc
+    truncation = [str(w.message) for w in caught if "truncat" in str(w.message).lower()]
+    if truncation:
+        hdul.close()
+        raise MapsFormatError(f"{path}: truncated FITS file ({truncation[0]})")
     return hdul
 
 

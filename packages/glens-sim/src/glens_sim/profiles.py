@@ -6,7 +6,8 @@ torch ray tracer and a NumPy user evaluate the same expressions.
 
 Profiles (``name``: keyword arguments; all angles in the caller's angular unit):
 
-* ``"SIS"``: ``theta_E, center_x=0, center_y=0``. ``alpha = theta_E (x, y)/r``, 0 at r = 0.
+* ``"SIS"``: ``theta_E, center_x=0, center_y=0``. ``alpha = theta_E (x, y)/r``, 0 at r = 0
+  (r is floored at 1e-30 to make that so without a branch).
 * ``"SIE"``: ``theta_E, e1, e2, center_x=0, center_y=0``. lenstronomy's ``SIE`` (analytic
   ``NIE`` with smoothing 1e-10): ``theta_E`` is the product-averaged (circularised) Einstein
   radius, ``phi = atan2(e2, e1)/2``, ``q = (1-|e|)/(1+|e|)`` (|e| capped at 0.9999), and the
@@ -41,6 +42,8 @@ Array = Any  # numpy.ndarray | torch.Tensor
 class _NumpyOps:
     """NumPy implementation of the handful of functions the formulas need."""
 
+    #: cap of an axis ratio (lenstronomy's 0.99999999: keeps sqrt(1 - q^2) > 0)
+    almost_one = 0.99999999
     pi = math.pi
     sqrt = staticmethod(np.sqrt)
     log = staticmethod(np.log)
@@ -79,6 +82,8 @@ class _TorchOps:
     def __init__(self, dtype: torch.dtype, device: torch.device) -> None:
         self.dtype = dtype
         self.device = device
+        # lenstronomy's cap rounds to 1.0 in float32; stay 4 ulp below 1 there
+        self.almost_one = min(_NumpyOps.almost_one, 1.0 - 4 * torch.finfo(dtype).eps)
 
     def asarray(self, value: Array) -> torch.Tensor:
         return torch.as_tensor(value, dtype=self.dtype, device=self.device)
@@ -105,10 +110,14 @@ def _namespace(values: list[Array]) -> _NumpyOps | _TorchOps:
 # ---------------------------------------------------------------------------------------------
 # SIS
 # ---------------------------------------------------------------------------------------------
+_SIS_R_MIN = 1e-30
+
+
 def _sis_deflection(xp, x, y, theta_E, center_x=0.0, center_y=0.0):
     dx, dy = x - center_x, y - center_y
-    r = xp.sqrt(dx * dx + dy * dy)
-    a = xp.where(r > 0, theta_E / r, 0.0)  # theta_E/0 is discarded by the where
+    # r is floored at 1e-30 (instead of a branch): alpha = 0 at r = 0 exactly, as lenstronomy
+    r = xp.maximum(xp.sqrt(dx * dx + dy * dy), _SIS_R_MIN)
+    a = theta_E / r
     return a * dx, a * dy
 
 
@@ -146,7 +155,7 @@ def _rotate(xp, x, y, angle):
 def _sie_deflection(xp, x, y, theta_E, e1, e2, center_x=0.0, center_y=0.0):
     phi, q, b, s = _sie_geometry(xp, theta_E, e1, e2)
     xr, yr = _rotate(xp, x - center_x, y - center_y, phi)
-    q = xp.minimum(q, 0.99999999)
+    q = xp.minimum(q, xp.almost_one)
     psi = xp.sqrt(q * q * (s * s + xr * xr) + yr * yr)
     root = xp.sqrt(1.0 - q * q)
     ax = b / root * xp.arctan(root * xr / (psi + s))

@@ -21,7 +21,7 @@ that column is absent. Column names are matched case-insensitively.
 
 from __future__ import annotations
 
-import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,9 +160,8 @@ def _line_flux(dapall: pd.DataFrame, config: RankingConfig) -> tuple[np.ndarray,
     vec = _col(dapall, "EMLINE_GFLUX_1RE", "DAPall")
     out = np.full(len(vec), np.nan)
     for k, cell in enumerate(vec):
-        if isinstance(cell, str):  # CSV export of a vector column: "[a, b, ...]" or "a,b,..."
-            text = cell.strip()
-            cell = ast.literal_eval(text if text.startswith("[") else f"[{text}]")
+        if isinstance(cell, str):  # CSV export of a vector: "[a, b, ...]", "{a,b}", "a b ..."
+            cell = [float(x) for x in re.split(r"[,\s]+", cell.strip().strip("[]{}()").strip())]
         arr = np.asarray(cell, dtype=np.float64).ravel()
         if idx >= arr.size:
             raise ValueError(f"DAPall row {k}: EMLINE_GFLUX_1RE has {arr.size} elements, need index {idx}")

@@ -86,22 +86,42 @@ def _batched(value: float | torch.Tensor, ndim: int) -> float | torch.Tensor:
     return value
 
 
+def _total_deflection(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponent]
+                      ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+    ax_total: torch.Tensor | float = 0.0
+    ay_total: torch.Tensor | float = 0.0
+    for name, kwargs in lenses:
+        params = {k: _batched(v, x.ndim) for k, v in kwargs.items()}
+        ax, ay = deflection(name, x, y, **params)
+        ax_total = ax_total + ax
+        ay_total = ay_total + ay
+    return ax_total, ay_total
+
+
 def ray_shoot(x: torch.Tensor, y: torch.Tensor,
               lenses: Sequence[LensComponent]) -> tuple[torch.Tensor, torch.Tensor]:
     """Source-plane positions ``beta = theta - sum_k alpha_k(theta)``.
 
     ``x, y``: image-plane positions ``(H, W)``, or broadcastable ``(1, W)`` and ``(H, 1)``
     (:func:`image_grid` with ``sparse=True``). Per-sample keywords of shape ``(B,)`` give
-    ``beta`` of shape ``(B, H, W)``. Keyword tensors are cast to ``x``'s dtype
-    and device.
+    ``beta`` of shape ``(B, H, W)``. Keyword tensors are cast to ``x``'s dtype and device.
     """
-    bx, by = x, y
-    for name, kwargs in lenses:
-        params = {k: _batched(v, x.ndim) for k, v in kwargs.items()}
-        ax, ay = deflection(name, x, y, **params)
-        bx = bx - ax
-        by = by - ay
-    return bx, by
+    ax, ay = _total_deflection(x, y, lenses)
+    return torch.broadcast_tensors(x - ax, y - ay)
+
+
+def _source_grid(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponent],
+                 half_width: float) -> torch.Tensor:
+    """``grid_sample`` grid ``(B, H, W, 2)``: ``beta / half_width``, written in place."""
+    ax, ay = _total_deflection(x, y, lenses)
+    shape = torch.broadcast_shapes(x.shape, y.shape, getattr(ax, "shape", ()),
+                                   getattr(ay, "shape", ()))
+    grid = torch.empty((*shape, 2), dtype=x.dtype, device=x.device)
+    torch.sub(x, ax, out=grid[..., 0])
+    torch.sub(y, ay, out=grid[..., 1])
+    if half_width != 1.0:
+        grid.div_(half_width)
+    return grid if grid.ndim == 4 else grid[None]
 
 
 def sample_source(source: torch.Tensor, beta_x: torch.Tensor, beta_y: torch.Tensor, *,
@@ -143,11 +163,19 @@ def bin_pixels(images: torch.Tensor, supersampling: int) -> torch.Tensor:
 def _trace(source: torch.Tensor, lenses: Sequence[LensComponent], grid_size: int | None,
            half_width: float, source_half_width: float, supersampling: int,
            edge: Literal["zero", "clamp"]) -> torch.Tensor:
+    if source.ndim != 4:
+        raise ValueError(f"source must be (B, C, H, W); got {tuple(source.shape)}")
+    if edge not in ("zero", "clamp"):
+        raise ValueError(f"edge={edge!r}: must be 'zero' or 'clamp'")
     n = source.shape[-1] if grid_size is None else int(grid_size)
     x, y = image_grid(n, half_width, supersampling, dtype=source.dtype, device=source.device,
                       sparse=True)
-    bx, by = ray_shoot(x, y, lenses)
-    return sample_source(source, bx, by, half_width=source_half_width, edge=edge)
+    grid = _source_grid(x, y, lenses, source_half_width)
+    batch = max(source.shape[0], grid.shape[0])
+    return F.grid_sample(source.expand(batch, *source.shape[1:]),
+                         grid.expand(batch, *grid.shape[1:]), mode="bilinear",
+                         padding_mode="zeros" if edge == "zero" else "border",
+                         align_corners=True)
 
 
 def lens_image(source: torch.Tensor, lenses: Sequence[LensComponent], *,

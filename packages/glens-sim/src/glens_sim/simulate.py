@@ -224,7 +224,7 @@ def simulate_batch(
     subhalo: bool | torch.Tensor = False,
     generator: torch.Generator,
     lens_params: pd.DataFrame | Mapping[str, Sequence[float]] | None = None,
-    chunk_size: int = 256,
+    chunk_size: int = 32,
     progress: bool = False,
 ) -> SimBatch:
     """Simulate observed (flux, velocity) images of a batch of sources.

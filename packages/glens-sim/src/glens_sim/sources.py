@@ -27,15 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from scipy import ndimage
+from tqdm.auto import tqdm
 
-from .maps_io import MapsData
+from .maps_io import MapsData, MapsFormatError, read_maps
 
 __all__ = [
     "SourceConfig",
     "SourceError",
     "SourceTensor",
+    "build_source_tensors",
     "compactness_metrics",
     "load_source_tensor",
     "make_source_tensor",
@@ -196,6 +199,36 @@ def make_source_tensor(maps: MapsData, config: SourceConfig = SourceConfig()) ->
         "path": str(maps.path),
     }
     return SourceTensor(plateifu=maps.plateifu, tensor=tensor, meta=meta)
+
+
+def build_source_tensors(
+    paths,
+    config: SourceConfig = SourceConfig(),
+    *,
+    progress: bool = True,
+    strict: bool = False,
+    **read_kwargs,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """Source tensors of many MAPS files → (``{plateifu: (2, N, N) float32}``, per-file table).
+
+    ``paths``: MAPS files (e.g. the ``file`` column of a scored table filtered by tier);
+    ``read_kwargs`` go to :func:`~glens_sim.maps_io.read_maps`. The table has one row per file:
+    ``plateifu``, ``status`` (``"OK"`` or ``"ERROR: <file>: <reason>"``) and the tensor metadata.
+    A file that fails is reported in the table and left out of the dict (raised if ``strict``).
+    """
+    tensors: dict[str, np.ndarray] = {}
+    rows = []
+    for path in tqdm(list(paths), desc="source tensors", disable=not progress):
+        try:
+            src = make_source_tensor(read_maps(path, **read_kwargs), config)
+        except (MapsFormatError, SourceError) as exc:
+            if strict:
+                raise
+            rows.append({"plateifu": Path(path).name, "path": str(path), "status": f"ERROR: {exc}"})
+            continue
+        tensors[src.plateifu] = src.tensor
+        rows.append({"plateifu": src.plateifu, "status": "OK", **src.meta})
+    return tensors, pd.DataFrame(rows)
 
 
 def stack_sources(sources: list[SourceTensor]) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -19,12 +19,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .constants import ALPHA, ALPHA_PURE_GLOBAL, DWARF_VOBS_KMS, HUBER_DELTA, XI_BINS
-from .errors import chi2_over_n, dwarf_flag, mask_radius, outer_vobs_dwarf, sigma_eff
+from .errors import chi2_over_n, dwarf_flag, mask_radius, sigma_eff
 from .kernels1d import (
     blend_bracket, g_bar_si, mond_velocity, n_raw, t_dyn_s, w_accel, w_blend, w_graph, w_time, xi_bin,
     xi_from_bin, xi_thresholds, zeta_pure_global, zeta_thickness,
 )  # fmt: skip
-from .master import Galaxy, Master, baryonic_velocity, select, subset_names
+from .master import (
+    MIN_POINTS_FULL, MIN_POINTS_Q1, Galaxy, Master, baryonic_velocity, build_master, passes_quality_gate, select,
+    subset_names,
+)  # fmt: skip
 from .modes import ModeConfig
 
 Kernel1D = Literal["time", "accel", "blend", "graph"]
@@ -91,8 +94,6 @@ class BenchResult:
 def _galaxy_arrays(g: Galaxy, swap_gas_star: bool) -> Galaxy:
     if not swap_gas_star:
         return g
-    from dataclasses import replace
-
     return replace(g, v_gas=g.v_disk.copy(), v_disk=g.v_gas.copy())
 
 
@@ -404,14 +405,14 @@ def run_pure_global(
         t_ref_s = float(np.median(per_gal))
     s0_med = float(np.median([g.Sigma_0 for g in gals]))
     kernels: list[PureKernel] = ["w_g"] if variant == "no_parameters" else ["w_g", "w_t"]
-    cohorts = {"Q1": MIN_POINTS_Q1_PG, "FULL": MIN_POINTS_FULL_PG}
+    cohorts = {"Q1": MIN_POINTS_Q1, "FULL": MIN_POINTS_FULL}
     per_cohort: dict[str, dict[str, pd.DataFrame]] = {}
     pts_by_cohort: dict[str, dict[str, list[pd.DataFrame]]] = {}
     for cohort, min_pts in cohorts.items():
         recs: dict[str, list[dict[str, object]]] = {k: [] for k in [*kernels, "mond"]}
         pts: dict[str, list[pd.DataFrame]] = {k: [] for k in kernels}
         for g in tqdm(gals, desc=f"pure_global[{cohort}]", disable=not progress):
-            if cohort == "Q1" and not _passes_gate(g, mode):
+            if cohort == "Q1" and not passes_quality_gate(g, mode):
                 continue
             b = mask_radius(g, mode)
             m = g.r_kpc >= b
@@ -483,16 +484,6 @@ def run_pure_global(
     )
 
 
-MIN_POINTS_Q1_PG = 7
-MIN_POINTS_FULL_PG = 5
-
-
-def _passes_gate(g: Galaxy, mode: ModeConfig) -> bool:
-    from .master import passes_quality_gate
-
-    return passes_quality_gate(g, mode)
-
-
 def _pg_metrics(v_obs: np.ndarray, v: np.ndarray, sig: np.ndarray, tag: str) -> dict[str, float]:
     z = (v_obs - v) / sig
     chi2 = float(np.sum(z * z))
@@ -512,10 +503,6 @@ def run_both_modes(
     Returns (:func:`compare_modes` table with ILG, Newtonian and MOND medians/means on the same points,
     results keyed ``"<mode>/<kernel>"``).
     """
-    from dataclasses import replace
-
-    from .master import build_master
-
     runs: dict[str, BenchResult] = {}
     for mode in (ModeConfig.compat(), ModeConfig.corrected()):
         master = build_master(rotmods, table, mode)  # type: ignore[arg-type]

@@ -19,7 +19,6 @@ import importlib
 import json
 import math
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "rs_ilg.features",
     "rs_ilg.pilot",
     "rs_ilg.trends",
+    "rs_ilg.gridcli",
 ]
 
 

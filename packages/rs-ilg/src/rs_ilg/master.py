@@ -161,8 +161,7 @@ def build_master(
         if mode.rd_source == "catalog" and rd_cat > 0:
             rd, rd_src = rd_cat, "catalog"
         elif mode.rd_source == "catalog":
-            skipped_note = f"catalog Rdisk = {rd_cat:g} is not positive; heuristic R_d used"
-            rd, rd_src = rd_h, "heuristic (" + skipped_note + ")"
+            rd, rd_src = rd_h, f"heuristic (catalog Rdisk = {rd_cat:g} is not positive)"
         else:
             rd, rd_src = rd_h, "heuristic"
         est = velocity_mass_estimates(rm if keep.all() else _Arrays(**arrs))

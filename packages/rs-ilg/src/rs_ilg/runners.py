@@ -400,8 +400,8 @@ def _work(task):
             skipped.append((g.name, f"{g.name}: only {n} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})"))
         else:
             ok.append(g)
-    if ok:
-        res = run_galaxies_3d(ok, mode, cfg, features_from=feat_map)
+    for i in range(0, len(ok), cfg.batch_size):
+        res.extend(run_galaxies_3d(ok[i:i + cfg.batch_size], mode, cfg, features_from=feat_map))
     return res, skipped
 
 
@@ -426,16 +426,12 @@ def run_grid(master: Mapping[str, Galaxy], mode: ModeConfig, cfg: GridRunConfig,
     pool = ProcessPoolExecutor(cfg.n_jobs) if cfg.n_jobs > 1 else None
     try:
         while len(done) < want and pos < len(names):
-            # enough tasks to keep the workers busy, never more galaxies than still needed
-            need = want - len(done)
-            tasks = []
-            for _ in range(max(cfg.n_jobs, 1)):
-                if pos >= len(names) or need <= 0:
-                    break
-                take = names[pos:pos + min(chunk, need)]
-                pos += len(take)
-                need -= len(take)
-                tasks.append((cfg.ndim, [master[n] for n in take], mode, cfg, feat_map))
+            # the galaxies still needed, cut into tasks (a few per worker, whole 3D batches each)
+            take = names[pos:pos + (want - len(done))]
+            pos += len(take)
+            per_task = max(chunk, -(-len(take) // (4 * cfg.n_jobs))) if pool else chunk
+            tasks = [(cfg.ndim, [master[n] for n in take[i:i + per_task]], mode, cfg, feat_map)
+                     for i in range(0, len(take), per_task)]
             results = pool.map(_work, tasks) if pool else map(_work, tasks)
             for res, skp in results:
                 skipped.extend(skp)

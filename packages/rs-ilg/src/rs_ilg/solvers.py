@@ -21,6 +21,7 @@ Contents
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Literal
 
 import numpy as np
@@ -85,16 +86,23 @@ def periodic_gaussian_filter(
     sig = (float(sigma),) * a.ndim if np.isscalar(sigma) else tuple(float(s) for s in sigma)
     if len(sig) != a.ndim or min(sig) <= 0:
         raise ValueError(f"periodic_gaussian_filter: need {a.ndim} positive widths, got {sigma!r}")
-    kern = np.ones([1] * a.ndim)
-    for ax, (n, s) in enumerate(zip(a.shape, sig)):
+    kh = _torus_gaussian_fft(a.shape, sig)
+    return sfft.irfftn(sfft.rfftn(a, workers=workers) * kh, s=a.shape, workers=workers)
+
+
+@lru_cache(maxsize=16)
+def _torus_gaussian_fft(shape: tuple[int, ...], sig: tuple[float, ...]) -> np.ndarray:
+    """rfftn of the normalised periodic Gaussian (cached: the same width is used for several fields)."""
+    kern = np.ones([1] * len(shape))
+    for ax, (n, s) in enumerate(zip(shape, sig)):
         i = np.arange(n)
         d = np.minimum(i, n - i).astype(float)
-        sh = [1] * a.ndim
+        sh = [1] * len(shape)
         sh[ax] = n
         kern = kern * np.exp(-(d**2) / (2.0 * s * s)).reshape(sh)
-    kern = kern / kern.sum()
-    kh = sfft.rfftn(kern, workers=workers)
-    return sfft.irfftn(sfft.rfftn(a, workers=workers) * kh, s=a.shape, workers=workers)
+    kh = sfft.rfftn(kern / kern.sum())
+    kh.setflags(write=False)
+    return kh
 
 
 class DiffusionOperator:
