@@ -175,3 +175,27 @@ def test_tracked_metrics_json_and_nested_mlflow_run(tmp_path: Path, monkeypatch:
         mlflow.set_tracking_uri("")
     assert variant.load() == {"metrics": {"median_chi2": 2.6}, "params": {"grid3d": {"anisotropic": False}}}
     assert TrackedMetricsDataset(filepath=str(tmp_path / "m.json")).load()["metrics"]["nan_metric"] is None
+
+
+def _write_folder(data: dict[str, str], root: Path, fail: bool = False) -> None:
+    for name, text in data.items():
+        (root / name).write_text(text)
+    if fail:
+        raise RuntimeError("writer died")
+
+
+def test_directory_dataset_swaps_in_whole_folders(tmp_path: Path) -> None:
+    from dark_halo_scope.datasets import DirectoryDataset
+
+    ds = DirectoryDataset(filepath=str(tmp_path / "features"), writer=f"{__name__}:_write_folder")
+    assert not ds.exists()
+    ds.save({"a.json": "1", "b.json": "2"})
+    assert ds.load() == tmp_path / "features"
+    assert sorted(p.name for p in ds.load().iterdir()) == ["a.json", "b.json"]
+    ds.save({"c.json": "3"})  # a new save replaces the folder: no stale files survive
+    assert sorted(p.name for p in ds.load().iterdir()) == ["c.json"]
+    broken = DirectoryDataset(filepath=str(tmp_path / "features"), writer=f"{__name__}:_write_folder", save_args={"fail": True})
+    with pytest.raises(DatasetError, match="writer died"):
+        broken.save({"d.json": "4"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features"]
+    assert sorted(p.name for p in ds.load().iterdir()) == ["c.json"]

@@ -4,13 +4,15 @@
 - ``NpzDataset``: dicts of named numpy arrays as ``.npz``.
 - ``TorchCheckpointDataset``: ``{"state_dict", "meta"}`` checkpoints, loaded ``weights_only``.
 - ``TrackedMetricsDataset``: metrics JSON also logged to MLflow (nested runs for ablation variants).
+- ``DirectoryDataset``: a folder written by a package writer, loaded as its path.
 - ``ReaderDataset``: raw inputs parsed by a package reader, generated in the real format when absent.
 """
 
+from .directory import DirectoryDataset
 from .fits import FITSDataset
 from .npz import NpzDataset
 from .reader import ReaderDataset
 from .torch_checkpoint import TorchCheckpointDataset
 from .tracked import TrackedMetricsDataset
 
-__all__ = ["FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset", "TrackedMetricsDataset"]
+__all__ = ["DirectoryDataset", "FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset", "TrackedMetricsDataset"]

@@ -23,6 +23,7 @@ __all__ = ["PLUGINS", "build_parser", "expand_maps_paths", "main", "write_table"
 
 #: Modules contributing subcommands (each defines ``register(subparsers)``); one line per module.
 PLUGINS: tuple[str, ...] = (
+    "glens_sim.experiments",
 )
 
 _MAPS_PATTERNS = ("manga-*-MAPS*.fits.gz", "manga-*-MAPS*.fits")

@@ -18,10 +18,12 @@ mini-batch order ``seed`` and augmentation ``seed + 1`` (see :mod:`glens_sim.tra
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,7 @@ __all__ = [
     "run_subhalo_detection",
     "run_kinematics_control",
     "run_sweep",
+    "register",
 ]
 
 #: experiment name → data-set task of :func:`glens_sim.datasets.make_labelled_set`.
@@ -246,7 +249,7 @@ def train_on(
         rows.append(row)
         hists.append(res.history.assign(run_id=run_id))
         meta = {"in_channels": n_input_channels(mode), "result": row, "config": cfg.to_dict(),
-                "torch_version": torch.__version__}
+                "torch_version": str(torch.__version__)}
         ckpts[run_id] = make_checkpoint(res.state_dict, meta)
     hist = pd.concat(hists, ignore_index=True)
     hist = hist[["run_id"] + [c for c in hist.columns if c != "run_id"]]
@@ -328,3 +331,86 @@ def run_sweep(
         point = replace(cfg, subhalo_factor=factor, psf_sigma=psf, flux_noise=fn, vel_noise=vn)
         out.append(_run(experiment, sources, point, channel_modes, progress))
     return ExperimentRuns.concat(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: ``glens-sim experiment``
+# ---------------------------------------------------------------------------------------------
+def _floats(text: str | None) -> list[float] | None:
+    return None if text is None else [float(v) for v in text.split(",") if v.strip()]
+
+
+def _load_sources(folder: Path) -> dict[str, np.ndarray]:
+    from .sources import load_source_tensor
+
+    files = sorted(folder.glob("source_tensor_*.npy"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no source_tensor_<plateifu>.npy files")
+    return {f.stem.removeprefix("source_tensor_"): load_source_tensor(f) for f in files}
+
+
+def _cli_experiment(args: argparse.Namespace) -> int:
+    from .cli import write_table
+    from .training import save_checkpoint
+
+    cfg = ExperimentConfig(
+        n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
+        n_val_galaxies=args.val_galaxies, n_test_galaxies=args.test_galaxies, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, subhalo_factor=args.factor,
+        psf_sigma=args.psf, flux_noise=args.flux_noise, vel_noise=args.vel_noise,
+        num_threads=args.threads,
+    )
+    modes = [m.strip() for m in args.channel_modes.split(",") if m.strip()]
+    sources = _load_sources(args.sources)
+    noises = None
+    if args.noises is not None:
+        vals = _floats(args.noises)
+        if len(vals) % 2:
+            raise ValueError("--noises needs flux,vel pairs: f1,v1,f2,v2,...")
+        noises = list(zip(vals[::2], vals[1::2]))
+    runs = run_sweep(sources, cfg, experiment=args.experiment, channel_modes=modes,
+                     factors=_floats(args.factors), psf_sigmas=_floats(args.psfs), noises=noises,
+                     progress=not args.quiet)
+    write_table(runs.table, args.output)
+    if args.checkpoints is not None:
+        for run_id, ckpt in runs.checkpoints.items():
+            save_checkpoint(ckpt, args.checkpoints / f"{run_id}.pt")
+    cols = ["experiment", "channel_mode", "factor", "psf", "flux_noise", "vel_noise", "accuracy", "auc"]
+    print(runs.table[cols].to_string(index=False))
+    print(f"{len(runs.table)} runs → {args.output}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``experiment`` subcommand to a ``glens-sim`` argument parser."""
+    p = subparsers.add_parser(
+        "experiment", help="train/test the CNN experiments on source tensors (a folder of .npy)",
+        description="Run one experiment (optionally a sweep: comma-separated --factors/--psfs/"
+                    "--noises) on the source_tensor_<plateifu>.npy files of a folder; write the "
+                    "result table and, with --checkpoints, one checkpoint per run.")
+    p.add_argument("sources", type=Path, help="folder with source_tensor_<plateifu>.npy files")
+    p.add_argument("--experiment", choices=tuple(EXPERIMENTS), default="subhalo_detection")
+    p.add_argument("--channel-modes", default="flux,vel,both")
+    p.add_argument("-o", "--output", type=Path, required=True, help="result table (.csv or .parquet)")
+    p.add_argument("--checkpoints", type=Path, default=None, help="folder for <run_id>.pt files")
+    d = ExperimentConfig()
+    for flag, typ, default, help_ in (
+        ("--n-train", int, d.n_train, "training samples per galaxy"),
+        ("--n-val", int, d.n_val, "validation samples per galaxy"),
+        ("--n-test", int, d.n_test, "test samples per galaxy"),
+        ("--val-galaxies", int, d.n_val_galaxies, "galaxies held out for validation"),
+        ("--test-galaxies", int, d.n_test_galaxies, "galaxies held out for testing"),
+        ("--epochs", int, d.epochs, None), ("--batch-size", int, d.batch_size, None),
+        ("--lr", float, d.lr, None), ("--seed", int, d.seed, None),
+        ("--factor", float, d.subhalo_factor, "subhalo theta_E / main theta_E"),
+        ("--psf", float, d.psf_sigma, "PSF sigma in pixels"),
+        ("--flux-noise", float, d.flux_noise, None), ("--vel-noise", float, d.vel_noise, None),
+        ("--threads", int, d.num_threads, "torch threads"),
+    ):
+        p.add_argument(flag, type=typ, default=default, help=help_)
+    p.add_argument("--factors", default=None, help="sweep: comma-separated subhalo factors")
+    p.add_argument("--psfs", default=None, help="sweep: comma-separated PSF sigmas (px)")
+    p.add_argument("--noises", default=None, help="sweep: flux,vel sigma pairs f1,v1,f2,v2,...")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cli_experiment)
+    return p

@@ -51,7 +51,6 @@ class _NumpyOps:
     arctan2 = staticmethod(np.arctan2)
     arctanh = staticmethod(np.arctanh)
     arccosh = staticmethod(np.arccosh)
-    arccos = staticmethod(np.arccos)
     cos = staticmethod(np.cos)
     sin = staticmethod(np.sin)
     where = staticmethod(np.where)
@@ -74,7 +73,6 @@ class _TorchOps:
     arctan2 = staticmethod(torch.atan2)
     arctanh = staticmethod(torch.atanh)
     arccosh = staticmethod(torch.acosh)
-    arccos = staticmethod(torch.acos)
     cos = staticmethod(torch.cos)
     sin = staticmethod(torch.sin)
     zeros_like = staticmethod(torch.zeros_like)
@@ -177,11 +175,21 @@ def _nfw_rho0(alpha_Rs, Rs):
 
 
 def _nfw_g(xp, X):
-    """lenstronomy ``NFW._g``: projected mass function, ``X = R/Rs >= 1e-6``."""
-    lo = xp.where(X < 1, X, 0.5)
+    """lenstronomy ``NFW._g``: projected mass function, ``X = R/Rs >= 1e-6``.
+
+    lenstronomy writes ``arccosh(1/X)/sqrt(1-X^2)`` (X < 1) and ``arccos(1/X)/sqrt(X^2-1)``;
+    both are 0/0 near X = 1 in float32, so for 0.5 <= X < 1 we use the identical
+    ``arctanh(s)/s``, ``s = sqrt(1-X^2)``, and for X > 1 ``arctan(s)/s``, ``s = sqrt(X^2-1)``.
+    """
+    small = xp.where(X < 0.5, X, 0.25)
+    mid = xp.where((X >= 0.5) & (X < 1), X, 0.75)
     hi = xp.where(X > 1, X, 2.0)
-    g_lo = xp.log(lo / 2.0) + 1.0 / xp.sqrt(1.0 - lo * lo) * xp.arccosh(1.0 / lo)
-    g_hi = xp.log(hi / 2.0) + 1.0 / xp.sqrt(hi * hi - 1.0) * xp.arccos(1.0 / hi)
+    s_mid = xp.sqrt(1.0 - mid * mid)
+    s_hi = xp.sqrt(hi * hi - 1.0)
+    g_small = xp.log(small / 2.0) + xp.arccosh(1.0 / small) / xp.sqrt(1.0 - small * small)
+    g_mid = xp.log(mid / 2.0) + xp.arctanh(s_mid) / s_mid
+    g_hi = xp.log(hi / 2.0) + xp.arctan(s_hi) / s_hi
+    g_lo = xp.where(X < 0.5, g_small, g_mid)
     return xp.where(X < 1, g_lo, xp.where(X > 1, g_hi, 1.0 + math.log(0.5)))
 
 

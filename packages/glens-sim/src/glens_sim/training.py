@@ -12,7 +12,7 @@ Checkpoints are plain dicts ``{"state_dict": ..., "meta": ...}`` (what the Kedro
 
 from __future__ import annotations
 
-import copy
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -230,12 +230,26 @@ def fit(
         torch.set_num_threads(old_threads)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple, set)):
+        return list(np.asarray(value).tolist()) if isinstance(value, np.ndarray) else list(value)
+    if isinstance(value, (Path, torch.dtype, torch.device)) or type(value).__name__ == "TorchVersion":
+        return str(value)
+    raise TypeError(f"checkpoint meta value of type {type(value).__name__} is not JSON-like")
+
+
 def make_checkpoint(state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    """Checkpoint dict ``{"state_dict", "meta"}``; ``meta`` must hold ``in_channels``."""
+    """Checkpoint dict ``{"state_dict", "meta"}``; ``meta`` must hold ``in_channels``.
+
+    ``meta`` is normalised to plain JSON types (NumPy scalars → Python numbers, tuples → lists),
+    so the checkpoint loads with ``torch.load(weights_only=True)`` and the meta can be logged.
+    """
     if "in_channels" not in meta:
         raise ValueError("checkpoint meta must contain 'in_channels'")
-    return {"state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
-            "meta": copy.deepcopy(meta)}
+    plain = json.loads(json.dumps(meta, default=_json_default))
+    return {"state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()}, "meta": plain}
 
 
 def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike) -> Path:
