@@ -111,3 +111,24 @@ def test_sweep_grid_and_errors(sources):
         run_sweep(sources, cfg, experiment="nope", progress=False)
     with pytest.raises(ValueError, match="duplicate run ids"):
         ExperimentRuns.concat([runs, runs])
+
+
+def test_cli_experiment_writes_table_and_checkpoints(sources, tmp_path):
+    from glens_sim.cli import main
+    from glens_sim.sources import save_source_tensor
+
+    src_dir = tmp_path / "src"
+    for name, tensor in sources.items():
+        save_source_tensor(tensor, src_dir / f"source_tensor_{name}.npy")
+    out = tmp_path / "res.csv"
+    rc = main(["experiment", str(src_dir), "--channel-modes", "vel", "--n-train", "4", "--n-val", "2",
+               "--n-test", "2", "--epochs", "1", "--psfs", "0,1", "-o", str(out),
+               "--checkpoints", str(tmp_path / "ck"), "--quiet"])
+    assert rc == 0
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert sorted(table["psf"]) == [0.0, 1.0] and set(table["channel_mode"]) == {"vel"}
+    ckpts = sorted(p.stem for p in (tmp_path / "ck").glob("*.pt"))
+    assert ckpts == sorted(table["run_id"])
+    assert load_checkpoint(tmp_path / "ck" / f"{ckpts[0]}.pt")["meta"]["in_channels"] == 1

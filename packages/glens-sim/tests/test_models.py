@@ -72,4 +72,4 @@ def test_random_dihedral_is_seeded_and_per_sample():
         used.add(ks[0])
     assert len(used) >= 6
     # channels of one sample transform together; values are permuted, not changed
-    assert torch.equal(a.sum(dim=(2, 3)), x.sum(dim=(2, 3))) or torch.allclose(a.sum(dim=(2, 3)), x.sum(dim=(2, 3)))
+    assert torch.allclose(a.sum(dim=(2, 3)), x.sum(dim=(2, 3)), atol=1e-5)

@@ -60,6 +60,12 @@ def test_deflection_matches_lenstronomy(name, kwargs):
     # lenstronomy's NFW g(X) itself cancels catastrophically) the comparison is absolute
     magnitude = np.hypot(ref_x, ref_y)
     scale = np.maximum(magnitude, 1e-6 * magnitude.max())
+    if name == "NFW":
+        # lenstronomy's arccosh(1/X)/sqrt(1-X^2) is 0/0 at X -> 1 (it returns 2.3x the true
+        # deflection at X = 1 - 1e-16); those points are checked against alpha_Rs below
+        X = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0))
+        near_rs = np.abs(X / kwargs["Rs"] - 1) < 1e-6
+        scale[near_rs] = np.inf
     ax, ay = deflection(name, x, y, **kwargs)
     assert isinstance(ax, np.ndarray) and ax.dtype == np.float64
     assert _rel(ax, ref_x, scale) < RTOL and _rel(ay, ref_y, scale) < RTOL
@@ -73,6 +79,7 @@ def test_deflection_matches_lenstronomy(name, kwargs):
     # direction of a float32-rounded offset is undefined
     field = np.max(np.hypot(ref_x, ref_y))
     away = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0)) > 1e-4
+    away &= np.isfinite(scale)
     assert np.max(np.abs(fx.numpy() - ref_x)[away]) < 1e-4 * field
     assert np.max(np.abs(fy.numpy() - ref_y)[away]) < 1e-4 * field
 
@@ -82,7 +89,12 @@ def test_convergence_matches_lenstronomy(name, kwargs):
     x, y = _points(seed=1)
     ref = LensModel([name]).kappa(x, y, [kwargs])
     ours = convergence(name, x, y, **kwargs)
-    scale = np.maximum(np.abs(ref), 1e-6 * np.abs(ref).max())
+    scale = np.maximum(np.abs(ref), max(1e-6 * np.abs(ref).max(), 1e-300))
+    if "Rs" in kwargs:
+        # lenstronomy's (1 - F(X))/(X^2 - 1) is 0/0 at R -> Rs (garbage within ~1e-12 of it);
+        # those points are checked for continuity in test_nfw_convergence_is_smooth_at_rs
+        X = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0))
+        scale[np.abs(X / kwargs["Rs"] - 1) < 1e-6] = np.inf
     assert _rel(ours, ref, scale) < RTOL
     t = convergence(name, torch.from_numpy(x), torch.from_numpy(y), **kwargs)
     assert _rel(t.numpy(), ref, scale) < RTOL
@@ -118,6 +130,33 @@ def test_sie_uses_sqrt_q_normalisation():
     y = theta_E * np.sqrt(q) * np.sin(t)
     kappa = convergence("SIE", x, y, theta_E=theta_E, e1=e1, e2=0.0)
     np.testing.assert_allclose(kappa, 0.5, rtol=1e-8)
+
+
+def test_nfw_deflection_at_rs_is_alpha_rs():
+    """By definition |alpha(R = Rs)| = alpha_Rs, also for points a rounding error from Rs."""
+    Rs, alpha_Rs, cx = 0.8, 0.3, 0.1
+    x = np.array([cx + Rs, cx - Rs, -0.7, 0.9, cx + Rs * (1 + 1e-9)])
+    y = np.zeros_like(x)
+    for xs, ys in ((x, y), (torch.from_numpy(x), torch.from_numpy(y)),
+                   (torch.from_numpy(x).float(), torch.from_numpy(y).float())):
+        ax, ay = deflection("NFW", xs, ys, Rs=Rs, alpha_Rs=alpha_Rs, center_x=cx)
+        np.testing.assert_allclose(np.abs(np.asarray(ax)), alpha_Rs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["NFW", "TNFW"])
+def test_nfw_convergence_is_smooth_at_rs(name):
+    """Across R = Rs the convergence is smooth: a cubic through points 1e-3..1e-1 away
+    predicts the values within 1e-12..1e-3 of Rs (where lenstronomy's form is 0/0)."""
+    kwargs = dict(Rs=0.7, alpha_Rs=0.4) | ({"r_trunc": 1.5} if name == "TNFW" else {})
+    far = np.concatenate([-np.geomspace(1e-1, 1e-3, 8), np.geomspace(1e-3, 1e-1, 8)])
+    near = np.concatenate([-np.geomspace(1e-3, 1e-12, 10), [0.0], np.geomspace(1e-12, 1e-3, 10)])
+    k_far = convergence(name, 0.7 * (1 + far), np.zeros_like(far), **kwargs)
+    k_near = convergence(name, 0.7 * (1 + near), np.zeros_like(near), **kwargs)
+    fit = np.polyval(np.polyfit(far, k_far, 5), near)
+    np.testing.assert_allclose(k_near, fit, rtol=1e-6)
+    t = convergence(name, torch.tensor(0.7 * (1 + near)), torch.zeros(near.size,
+                    dtype=torch.float64), **kwargs)
+    np.testing.assert_allclose(t.numpy(), k_near, rtol=1e-12)
 
 
 def test_sie_reduces_to_sis_when_round():

@@ -8,7 +8,9 @@ Tasks (label 1 is the "positive" class):
   both classes carry the *smooth* lens's flux and velocity mask; class 0 has the smooth lens's
   velocity, class 1 the velocity lensed by the same macro lens *plus* a subhalo. Flux and mask
   are therefore identically distributed in the two classes (the "same mask for both classes"
-  control of spec §2.9 #14): only the velocity channel carries the label.
+  control of spec §2.9 #14): only the velocity channel carries the label. (The perturbed
+  render runs with ``flux_mask_threshold=0``, so with ``subhalo_placement="bright"`` its subhalo
+  is drawn from all pixels with flux > 0.)
 
 Every sample is built from one galaxy's source tensor ``(2, N, N)`` (channel 0 flux in [0, 1],
 channel 1 normalised velocity), transformed by a random symmetry of the square (90° rotations
@@ -25,7 +27,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from .augment import apply_dihedral
 from .config import LensSimConfig

@@ -31,8 +31,7 @@ _FLUX = {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
 def _vel_style(lim: float = 1.0) -> dict:
     import matplotlib
 
-    cmap = matplotlib.colormaps["RdBu_r"].copy()
-    cmap.set_bad("0.8")
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")
     return {"cmap": cmap, "vmin": -lim, "vmax": lim}
 
 

@@ -22,7 +22,9 @@ Profiles (``name``: keyword arguments; all angles in the caller's angular unit):
 
 Every keyword may be a scalar or an array/tensor broadcastable against ``x`` (e.g. shape
 ``(B, 1, 1)`` against ``(B, H, W)`` for per-sample parameters in a batch). The small-radius
-guards (clamps) are lenstronomy's, so results agree with lenstronomy 1.14 to rounding.
+guards (clamps) are lenstronomy's, so results agree with lenstronomy 1.14 to rounding
+(NFW's mass function is evaluated in cancellation-free forms, which also fixes lenstronomy's
+loss of precision at R -> Rs; TNFW torch inputs below float64 are evaluated in float64).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class _NumpyOps:
     arctan = staticmethod(np.arctan)
     arctan2 = staticmethod(np.arctan2)
     arctanh = staticmethod(np.arctanh)
-    arccosh = staticmethod(np.arccosh)
+    log1p = staticmethod(np.log1p)
     cos = staticmethod(np.cos)
     sin = staticmethod(np.sin)
     where = staticmethod(np.where)
@@ -72,7 +74,7 @@ class _TorchOps:
     arctan = staticmethod(torch.atan)
     arctan2 = staticmethod(torch.atan2)
     arctanh = staticmethod(torch.atanh)
-    arccosh = staticmethod(torch.acosh)
+    log1p = staticmethod(torch.log1p)
     cos = staticmethod(torch.cos)
     sin = staticmethod(torch.sin)
     zeros_like = staticmethod(torch.zeros_like)
@@ -175,26 +177,44 @@ def _nfw_rho0(alpha_Rs, Rs):
 
 
 def _nfw_g(xp, X):
-    """lenstronomy ``NFW._g``: projected mass function, ``X = R/Rs >= 1e-6``.
+    """lenstronomy ``NFW._g`` (projected mass function), ``X = R/Rs >= 1e-6``.
 
-    lenstronomy writes ``arccosh(1/X)/sqrt(1-X^2)`` (X < 1) and ``arccos(1/X)/sqrt(X^2-1)``;
-    both are 0/0 near X = 1 in float32, so for 0.5 <= X < 1 we use the identical
-    ``arctanh(s)/s``, ``s = sqrt(1-X^2)``, and for X > 1 ``arctan(s)/s``, ``s = sqrt(X^2-1)``.
+    lenstronomy evaluates ``log(X/2) + arccosh(1/X)/sqrt(1-X^2)`` (and the ``arccos`` form for
+    X > 1), which cancels catastrophically for X << 1 and is 0/0 at X -> 1 (in float32 it is
+    wrong by percents there). We evaluate the same function in three cancellation-free forms,
+    with ``s = sqrt(|1 - X^2|)``:
+
+    * X < 0.5: ``[log(2/X) X^2/(1+s) + log1p(-X^2/(2(1+s)))] / s``;
+    * 0.5 <= X < 1: ``log(X/2) + arctanh(s)/s``;
+    * X > 1: ``log(X/2) + arctan(s)/s``; X = 1: ``1 + log(1/2)``.
     """
     small = xp.where(X < 0.5, X, 0.25)
     mid = xp.where((X >= 0.5) & (X < 1), X, 0.75)
     hi = xp.where(X > 1, X, 2.0)
+    s_small = xp.sqrt(1.0 - small * small)
     s_mid = xp.sqrt(1.0 - mid * mid)
     s_hi = xp.sqrt(hi * hi - 1.0)
-    g_small = xp.log(small / 2.0) + xp.arccosh(1.0 / small) / xp.sqrt(1.0 - small * small)
+    x2 = small * small
+    g_small = (xp.log(2.0 / small) * x2 / (1.0 + s_small)
+               + xp.log1p(-x2 / (2.0 * (1.0 + s_small)))) / s_small
     g_mid = xp.log(mid / 2.0) + xp.arctanh(s_mid) / s_mid
     g_hi = xp.log(hi / 2.0) + xp.arctan(s_hi) / s_hi
     g_lo = xp.where(X < 0.5, g_small, g_mid)
     return xp.where(X < 1, g_lo, xp.where(X > 1, g_hi, 1.0 + math.log(0.5)))
 
 
+def _one_minus_F_over_x2m1(t):
+    """Series of ``(1 - F(X))/(X^2 - 1)`` in ``t = X - 1`` (``F`` the classic NFW function);
+    truncation error < 3e-9 for |t| < 1e-2, where the closed form is 0/0."""
+    return 1.0 / 3.0 + t * (-2.0 / 5.0 + t * (13.0 / 35.0 - t * 20.0 / 63.0))
+
+
+_NEAR_ONE = 1e-2
+
+
 def _nfw_F(xp, X):
-    """lenstronomy ``NFW._F``: projected density shape, with its value at X = 0."""
+    """lenstronomy ``NFW._F`` (projected density shape), its value at X = 0, and the series
+    :func:`_one_minus_F_over_x2m1` for |X - 1| < 0.01 (lenstronomy's form cancels there)."""
     lo = xp.where((X < 1) & (X > 0), X, 0.5)
     hi = xp.where(X > 1, X, 2.0)
     f_lo = 1.0 / (lo * lo - 1.0) * (
@@ -203,7 +223,8 @@ def _nfw_F(xp, X):
         1.0 - 2.0 / xp.sqrt(hi * hi - 1.0) * xp.arctan(xp.sqrt((hi - 1.0) / (1.0 + hi))))
     c = 1e-7
     f_zero = -(1.0 - 2.0 * math.atanh(math.sqrt((1.0 - c) / (1.0 + c))))
-    return xp.where(X > 1, f_hi, xp.where(X == 1, 1.0 / 3.0, xp.where(X > 0, f_lo, f_zero)))
+    closed = xp.where(X > 1, f_hi, xp.where(X > 0, f_lo, f_zero))
+    return xp.where(abs(X - 1.0) < _NEAR_ONE, _one_minus_F_over_x2m1(X - 1.0), closed)
 
 
 def _nfw_deflection(xp, x, y, Rs, alpha_Rs, center_x=0.0, center_y=0.0):
@@ -275,8 +296,10 @@ def _tnfw_convergence(xp, x, y, Rs, alpha_Rs, r_trunc, center_x=0.0, center_y=0.
     tau = r_trunc / Rs
     t2 = tau * tau
     F = _tnfw_F(xp, X)
-    off = xp.where(X == 1, 2.0, X)
-    b = xp.where(X == 1, (t2 + 1.0) / 3.0, (t2 + 1.0) / (off * off - 1.0) * (1.0 - F))
+    near = abs(X - 1.0) < _NEAR_ONE
+    off = xp.where(near, 2.0, X)
+    b = (t2 + 1.0) * xp.where(near, _one_minus_F_over_x2m1(X - 1.0),
+                              (1.0 - F) / (off * off - 1.0))
     d = -math.pi / xp.sqrt(t2 + X * X)
     e = (t2 - 1.0) / (tau * xp.sqrt(t2 + X * X)) * _tnfw_L(xp, X, tau)
     return 2.0 * rho0 * Rs * t2 / (t2 + 1.0) ** 2 * (b + 2.0 * F + d + e)
@@ -317,6 +340,11 @@ def profile_params(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return required, optional
 
 
+#: profiles whose closed form cancels catastrophically (TNFW at R << Rs: O(1) terms summing
+#: to O(X^2 log X)); torch inputs of lower precision are evaluated in float64 and cast back.
+_EVALUATE_IN_FLOAT64 = frozenset({"TNFW"})
+
+
 def _prepare(name: str, x: Array, y: Array, kwargs: dict[str, Array]):
     required, optional = profile_params(name)
     unknown = sorted(set(kwargs) - set(required) - set(optional))
@@ -327,10 +355,17 @@ def _prepare(name: str, x: Array, y: Array, kwargs: dict[str, Array]):
     if missing:
         raise TypeError(f"{name}: missing required keyword(s) {missing}")
     xp = _namespace([x, y, *kwargs.values()])
+    out_dtype = None
+    if isinstance(xp, _TorchOps) and name in _EVALUATE_IN_FLOAT64 and xp.dtype != torch.float64:
+        out_dtype, xp = xp.dtype, _TorchOps(torch.float64, xp.device)
     x = xp.asarray(x)
     y = xp.asarray(y)
     params = {k: xp.asarray(v) for k, v in kwargs.items()}
-    return xp, x, y, params
+    return xp, x, y, params, out_dtype
+
+
+def _cast(value: Array, dtype: torch.dtype | None) -> Array:
+    return value if dtype is None else value.to(dtype)
 
 
 def deflection(name: str, x: Array, y: Array, **kwargs: Array) -> tuple[Array, Array]:
@@ -341,9 +376,10 @@ def deflection(name: str, x: Array, y: Array, **kwargs: Array) -> tuple[Array, A
     arrays/scalars (float64 result) or torch tensors (result in the tensors' dtype and device);
     keyword arrays broadcast against ``x``. The lens equation is ``beta = theta - alpha``.
     """
-    xp, x, y, params = _prepare(name, x, y, kwargs)
+    xp, x, y, params, out_dtype = _prepare(name, x, y, kwargs)
     with np.errstate(divide="ignore", invalid="ignore"):  # branches discarded by where()
-        return _REGISTRY[name][2](xp, x, y, **params)
+        ax, ay = _REGISTRY[name][2](xp, x, y, **params)
+    return _cast(ax, out_dtype), _cast(ay, out_dtype)
 
 
 def convergence(name: str, x: Array, y: Array, **kwargs: Array) -> Array:
@@ -353,6 +389,6 @@ def convergence(name: str, x: Array, y: Array, **kwargs: Array) -> Array:
     TNFW and SHEAR and a 1e-10 finite difference for SIE; we use the closed form of its
     ``NIEMajorAxis.kappa``). Same input rules as :func:`deflection`.
     """
-    xp, x, y, params = _prepare(name, x, y, kwargs)
+    xp, x, y, params, out_dtype = _prepare(name, x, y, kwargs)
     with np.errstate(divide="ignore", invalid="ignore"):  # branches discarded by where()
-        return _REGISTRY[name][3](xp, x, y, **params)
+        return _cast(_REGISTRY[name][3](xp, x, y, **params), out_dtype)

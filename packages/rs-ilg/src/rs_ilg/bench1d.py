@@ -510,3 +510,25 @@ def run_both_modes(
         for k in kernels:
             runs[f"{mode.mode}/{k}"] = run_bench1d(master, mode, replace(config, kernel=k), names, progress)
     return compare_modes(runs), runs
+
+
+def run_kernels(
+    master: Master,
+    mode: ModeConfig,
+    kernels: Sequence[Kernel1D] = ("time", "accel", "blend", "graph"),
+    config: Bench1DConfig = Bench1DConfig(),
+    names: Sequence[str] | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The 1D benchmark for several kernels on one population.
+
+    Returns (per galaxy and kernel: :func:`baseline_table` columns plus ``kernel``; the kept points of every
+    kernel with a ``kernel`` column; the skipped galaxies with a ``kernel`` column).
+    """
+    tables, points, skipped = [], [], []
+    for kernel in kernels:
+        res = run_bench1d(master, mode, replace(config, kernel=kernel), names, progress)
+        tables.append(baseline_table(res.points).assign(kernel=kernel))
+        points.append(res.points.assign(kernel=kernel))
+        skipped.append(res.skipped.assign(kernel=kernel))
+    return pd.concat(tables, ignore_index=True), pd.concat(points, ignore_index=True), pd.concat(skipped, ignore_index=True)

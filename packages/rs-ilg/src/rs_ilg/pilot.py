@@ -425,9 +425,11 @@ class PilotResult:
 
 def read_pilot_inputs(path: str | Path) -> pd.DataFrame:
     """Read and check the pilot input CSV (columns name, image_path, pixscale_arcsec, dist_mpc, optional
-    inc_deg, pa_deg, center_x, center_y). Relative image paths are resolved against the CSV's folder.
-    Errors name the file and the 1-based line."""
+    inc_deg, pa_deg, center_x, center_y), or ``<folder>/inputs.csv`` when ``path`` is a folder. Relative image
+    paths are resolved against the CSV's folder. Errors name the file and the 1-based line."""
     path = Path(path)
+    if path.is_dir():
+        path = path / "inputs.csv"
     df = pd.read_csv(path, dtype={"name": str, "image_path": str})
     df.attrs["source"] = str(path)
     out = validate_pilot_inputs(df, source=str(path))
@@ -565,6 +567,14 @@ def _map_hdu(data: np.ndarray, g: PilotGalaxy, what: str, bunit: str) -> fits.Pr
     return hdu
 
 
+def fits_products(g: PilotGalaxy) -> dict[str, fits.PrimaryHDU]:
+    """The four FITS maps of one galaxy, ``{"sigmab", "sxx", "syy", "sxy"}``, with units and scale in the headers."""
+    tunit = "kpc-2" if g.tensor_on_log else "(input unit/kpc)**2"
+    out = {"sigmab": _map_hdu(g.sigmab, g, "sigmab", "input unit (background-subtracted)")}
+    out.update({nm: _map_hdu(getattr(g, nm), g, nm, tunit) for nm in ("sxx", "syy", "sxy")})
+    return out
+
+
 def write_pilot(result: PilotResult, out_dir: str | Path, *, quicklook: bool = False,
                 comparison: tuple[pd.DataFrame, pd.DataFrame] | None = None, progress: bool = True) -> Path:
     """Write per galaxy ``<name>/{sigmab,sxx,syy,sxy}.fits``, ``fields.npz``, ``features.json`` and (with
@@ -576,10 +586,8 @@ def write_pilot(result: PilotResult, out_dir: str | Path, *, quicklook: bool = F
     root = Path(out_dir)
     for g in tqdm(list(result.galaxies.values()), desc="write pilot", disable=not progress):
         d = root / feature_dir_name(g.name)
-        tunit = "kpc-2" if g.tensor_on_log else "(input unit/kpc)**2"
-        atomicio.write_fits(d / "sigmab.fits", _map_hdu(g.sigmab, g, "sigmab", "input unit (background-subtracted)"))
-        for nm in ("sxx", "syy", "sxy"):
-            atomicio.write_fits(d / f"{nm}.fits", _map_hdu(getattr(g, nm), g, nm, tunit))
+        for nm, hdu in fits_products(g).items():
+            atomicio.write_fits(d / f"{nm}.fits", hdu)
         atomicio.write_npz(d / "fields.npz", g.fields_npz())
         atomicio.write_json(d / "features.json", g.features_json())
         if quicklook:
@@ -619,6 +627,29 @@ def synthetic_inputs(
         rows.append({"name": name, "image_path": str(path), "pixscale_arcsec": pix, "dist_mpc": dist,
                      "inc_deg": 0.0, "pa_deg": 0.0, "center_x": np.nan, "center_y": np.nan})  # fmt: skip
     return pd.DataFrame(rows, columns=[*INPUT_REQUIRED, *INPUT_OPTIONAL])
+
+
+def write_synthetic_pilot_inputs(
+    out_dir: str | Path, *, table_path: str | Path | None = None, n_galaxies: int = 12, seed: int = 0,
+    limit: int = 6, size: int = 256, noise: float = 0.0,
+) -> Path:
+    """Write a pilot input folder (``inputs.csv`` + one synthetic disc FITS per galaxy) for the first ``limit``
+    galaxies of a SPARC-format table (catalog ``Rdisk`` [kpc] and ``D`` [Mpc]), or of the mock galaxies
+    ``make_mock_galaxies(n_galaxies, seed)`` when no table is given. A closure test of the imaging pilot:
+    the true R_d of each image is the table's Rdisk. Returns the path of ``inputs.csv``.
+    """
+    from types import SimpleNamespace
+
+    from .mock import make_mock_galaxies
+    from .table import read_sparc_table
+
+    table = read_sparc_table(table_path) if table_path is not None else make_mock_galaxies(n_galaxies, seed)[1]
+    rows = table[table["Rdisk"] > 0].head(limit)
+    galaxies = {str(n): SimpleNamespace(R_d_kpc=float(r["Rdisk"]), distance_mpc=float(r["D"])) for n, r in rows.iterrows()}
+    out = Path(out_dir)
+    inputs = synthetic_inputs(galaxies, out / "images", size=size, noise=noise, seed=seed)
+    inputs["image_path"] = [str(Path(p).relative_to(out)) for p in inputs["image_path"]]
+    return atomicio.write_text(out / "inputs.csv", inputs.to_csv(index=False))
 
 
 # -------------------------------------------------------------------------------------------------- CLI
