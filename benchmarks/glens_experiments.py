@@ -14,7 +14,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/glens_experiments.py --threads 1 --out /tmp/glens_experiments
 
-``--out`` (optional) receives ``results.csv``, ``histories.csv`` and the figures (ring,
+``--out`` (optional) receives ``results.csv``, ``histories.csv``, ``per_galaxy.csv`` and the figures (ring,
 kinematic horseshoe, debug triplet) as PNG.
 """
 
@@ -29,8 +29,7 @@ import pandas as pd
 import torch
 
 from glens_sim.experiments import (
-    ExperimentConfig, ExperimentRuns, run_kinematics_control, run_lensed_vs_unlensed,
-    run_subhalo_detection,
+    ExperimentConfig, ExperimentRuns, build_experiment_data, per_galaxy_metrics, train_on,
 )
 from glens_sim.figures import debug_triplet_figure, horseshoe_figure, ring_figure
 from glens_sim.lensability import score_table
@@ -46,8 +45,8 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=300, help="training samples per galaxy")
     ap.add_argument("--n-val", type=int, default=100, help="validation samples per galaxy")
     ap.add_argument("--n-test", type=int, default=200, help="test samples per galaxy")
-    ap.add_argument("--epochs", type=int, default=8)
-    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--patience", type=int, default=5, help="early-stopping patience; 0 = off")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--control", action="store_true", help="also run the kinematics control")
@@ -70,25 +69,31 @@ def main() -> None:
 
     cfg = ExperimentConfig(
         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test, epochs=args.epochs,
-        patience=args.patience, seed=args.seed, num_threads=args.threads,
+        patience=args.patience or None, seed=args.seed, num_threads=args.threads,
         subhalo_factor=0.3, psf_sigma=0.0, flux_noise=0.0, vel_noise=0.0,
     )
-    runs, times = [], {}
-    for name, fn, modes in (
-        ("lensed_vs_unlensed", run_lensed_vs_unlensed, ("both",)),
-        ("subhalo_detection", run_subhalo_detection, ("flux", "vel", "both")),
-        *((("kinematics_control", run_kinematics_control, ("flux", "vel", "both")),) if args.control else ()),
+    runs, per, times = [], [], {}
+    for name, modes in (
+        ("lensed_vs_unlensed", ("both",)),
+        ("subhalo_detection", ("flux", "vel", "both")),
+        *((("kinematics_control", ("flux", "vel", "both")),) if args.control else ()),
     ):
         t = time.perf_counter()
-        runs.append(fn(sources, cfg, channel_modes=modes, progress=False))
+        data = build_experiment_data(sources, cfg, name, progress=False)
+        runs.append(train_on(data, modes, progress=False))
         times[name] = time.perf_counter() - t
+        per.append(per_galaxy_metrics(data, runs[-1]))
     res = ExperimentRuns.concat(runs)
+    per_galaxy = pd.concat(per, ignore_index=True)
     total = time.perf_counter() - t0
 
     cols = ["experiment", "channel_mode", "factor", "accuracy", "auc", "val_accuracy",
             "train_accuracy", "best_epoch", "epochs_run", "n_train", "n_test"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
         print(res.table[cols].to_string(index=False))
+    print("per test galaxy (accuracy / AUC):")
+    pg = per_galaxy.assign(v=[f"{a:.2f} / {u:.2f}" for a, u in zip(per_galaxy["accuracy"], per_galaxy["auc"])])
+    print(pg.pivot(index="run_id", columns="galaxy", values="v").to_string())
     split = res.table.iloc[0]
     print(f"split: train {split['train_galaxies']} | val {split['val_galaxies']} | test {split['test_galaxies']}")
     print("wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
@@ -98,13 +103,14 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         res.table.to_csv(args.out / "results.csv", index=False)
         res.histories.to_csv(args.out / "histories.csv", index=False)
+        per_galaxy.to_csv(args.out / "per_galaxy.csv", index=False)
         name = sorted(sources)[0]
         lens = cfg.sim_config()
         ring_figure(sources[name], lens, title=name).savefig(args.out / "ring.png", dpi=100)
         horseshoe_figure(sources[name], lens, title=name).savefig(args.out / "horseshoe.png", dpi=100)
         debug_triplet_figure(sources[name], lens.replace(psf_sigma=1.0, flux_noise_sigma=0.08, vel_noise_sigma=0.03),
                              title=name).savefig(args.out / "debug_triplet.png", dpi=100)
-        print(f"wrote results.csv, histories.csv, ring.png, horseshoe.png, debug_triplet.png to {args.out}")
+        print(f"wrote results.csv, histories.csv, per_galaxy.csv, ring.png, horseshoe.png, debug_triplet.png to {args.out}")
 
 
 if __name__ == "__main__":

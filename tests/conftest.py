@@ -52,8 +52,8 @@ class Project:
                 out.add(rel)
         return out
 
-    def mlflow_runs(self) -> list[dict]:
-        """Runs in the project's MLflow database, newest first, with their tags and params."""
+    def mlflow_runs(self, nested: bool = False) -> list[dict]:
+        """Top-level runs (or, with ``nested``, child runs) of the project's MLflow database, newest first."""
         con = sqlite3.connect(self.path / "mlflow.db")
         try:
             rows = con.execute("SELECT run_uuid, status, start_time FROM runs ORDER BY start_time DESC").fetchall()
@@ -62,7 +62,8 @@ class Project:
                 tags = dict(con.execute("SELECT key, value FROM tags WHERE run_uuid=?", (run_id,)).fetchall())
                 params = dict(con.execute("SELECT key, value FROM params WHERE run_uuid=?", (run_id,)).fetchall())
                 metrics = dict(con.execute("SELECT key, value FROM metrics WHERE run_uuid=?", (run_id,)).fetchall())
-                runs.append({"run_id": run_id, "status": status, "tags": tags, "params": params, "metrics": metrics})
+                if ("mlflow.parentRunId" in tags) == nested:
+                    runs.append({"run_id": run_id, "status": status, "tags": tags, "params": params, "metrics": metrics})
             return runs
         finally:
             con.close()

@@ -44,13 +44,25 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
     assert run["tags"]["mlflow.runName"] == name
     assert run["tags"]["git_commit"] == project.head()
     param_inputs = {i.removeprefix("params:") for n in pipeline.nodes for i in n.inputs if i.startswith("params:")}
+    values = OmegaConfigLoader(str(project.path / "conf"), base_env="base", default_run_env="local")["parameters"]
     for param in param_inputs:
+        value = values
+        for part in param.split("."):
+            value = value[part]
+        if value in ({}, []):
+            continue  # an empty mapping has no leaf to log
         assert any(k == param or k.startswith(param + ".") for k in run["params"]), f"param '{param}' not logged"
     hashed = {k.removeprefix("input_sha256.") for k in run["params"] if k.startswith("input_sha256.")}
     free_inputs = {i for i in pipeline.inputs() if not i.startswith("params:") and i != "parameters"}
     for free in free_inputs:
         if getattr(catalog.get(free), "_filepath", None) is not None:
             assert free in hashed, f"input '{free}' has no content hash in the MLflow run"
+    if name == "ablations":
+        from dark_halo_scope.pipelines.ablations.pipeline import VARIANTS
+
+        children = [r for r in project.mlflow_runs(nested=True) if r["tags"]["mlflow.parentRunId"] == run["run_id"]]
+        assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v}" for v in VARIANTS)
+        assert all(r["status"] == "FINISHED" and "corrected.median_ilg" in r["metrics"] for r in children)
 
 
 def test_failed_run_is_recorded_as_failed(project: Project) -> None:

@@ -132,3 +132,17 @@ def test_cli_experiment_writes_table_and_checkpoints(sources, tmp_path):
     ckpts = sorted(p.stem for p in (tmp_path / "ck").glob("*.pt"))
     assert ckpts == sorted(table["run_id"])
     assert load_checkpoint(tmp_path / "ck" / f"{ckpts[0]}.pt")["meta"]["in_channels"] == 1
+
+
+def test_per_galaxy_metrics_consistent_with_pooled(sources):
+    from glens_sim.experiments import per_galaxy_metrics
+
+    cfg = ExperimentConfig(**{**TINY.__dict__, "epochs": 2})
+    data = build_experiment_data(sources, cfg, "lensed_vs_unlensed", progress=False)
+    runs = train_on(data, ("flux",), progress=False)
+    per = per_galaxy_metrics(data, runs)
+    assert set(per["galaxy"]) == set(data.test.meta["galaxy"]) and per["n"].sum() == len(data.test)
+    pooled = (per["accuracy"] * per["n"]).sum() / per["n"].sum()
+    assert pooled == pytest.approx(runs.table["accuracy"].iloc[0])
+    with pytest.raises(ValueError, match="split"):
+        per_galaxy_metrics(data, runs, split="dev")

@@ -140,9 +140,8 @@ def convolve(images: torch.Tensor, kernel: torch.Tensor | None,
         rows = convolution_matrix(h, kernel, padding)
         cols = convolution_matrix(w, kernel, padding)
         return torch.matmul(torch.matmul(rows, images), cols.T)
-    r = kernel.shape[0] // 2
-    rows, ok_r = _padded_index(h, r, padding, images.device)
-    cols, ok_c = _padded_index(w, r, padding, images.device)
+    rows, ok_r = _padded_index(h, kernel.shape[0] // 2, padding, images.device)
+    cols, ok_c = _padded_index(w, kernel.shape[1] // 2, padding, images.device)
     padded = images.reshape(b * c, 1, h, w).index_select(-2, rows).index_select(-1, cols)
     padded = padded * (ok_r[:, None] & ok_c[None, :]).to(images.dtype)
     # conv2d correlates: flip the kernel for a true convolution

@@ -117,8 +117,11 @@ def _source_grid(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponen
     shape = torch.broadcast_shapes(x.shape, y.shape, getattr(ax, "shape", ()),
                                    getattr(ay, "shape", ()))
     grid = torch.empty((*shape, 2), dtype=x.dtype, device=x.device)
-    torch.sub(x, ax, out=grid[..., 0])
-    torch.sub(y, ay, out=grid[..., 1])
+    for pos, alpha, target in ((x, ax, grid[..., 0]), (y, ay, grid[..., 1])):
+        if torch.broadcast_shapes(pos.shape, getattr(alpha, "shape", ())) == shape:
+            torch.sub(pos, alpha, out=target)  # written straight into the interleaved grid
+        else:
+            target.copy_(pos - alpha)  # broadcast, e.g. no (or constant) deflection
     if half_width != 1.0:
         grid.div_(half_width)
     return grid if grid.ndim == 4 else grid[None]
