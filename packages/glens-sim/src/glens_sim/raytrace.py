@@ -86,16 +86,14 @@ def _batched(value: float | torch.Tensor, ndim: int) -> float | torch.Tensor:
     return value
 
 
-def _total_deflection(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponent]
-                      ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
-    ax_total: torch.Tensor | float = 0.0
-    ay_total: torch.Tensor | float = 0.0
+def _deflections(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponent]
+                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Deflection of every component, smallest broadcast shape first (shared lenses first)."""
+    alphas = []
     for name, kwargs in lenses:
         params = {k: _batched(v, x.ndim) for k, v in kwargs.items()}
-        ax, ay = deflection(name, x, y, **params)
-        ax_total = ax_total + ax
-        ay_total = ay_total + ay
-    return ax_total, ay_total
+        alphas.append(deflection(name, x, y, **params))
+    return sorted(alphas, key=lambda a: max(a[0].numel(), a[1].numel()))
 
 
 def ray_shoot(x: torch.Tensor, y: torch.Tensor,
@@ -106,20 +104,32 @@ def ray_shoot(x: torch.Tensor, y: torch.Tensor,
     (:func:`image_grid` with ``sparse=True``). Per-sample keywords of shape ``(B,)`` give
     ``beta`` of shape ``(B, H, W)``. Keyword tensors are cast to ``x``'s dtype and device.
     """
-    ax, ay = _total_deflection(x, y, lenses)
-    return torch.broadcast_tensors(x - ax, y - ay)
+    bx, by = x, y
+    for ax, ay in _deflections(x, y, lenses):
+        bx = bx - ax
+        by = by - ay
+    return torch.broadcast_tensors(bx, by)
 
 
 def _source_grid(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponent],
                  half_width: float) -> torch.Tensor:
-    """``grid_sample`` grid ``(B, H, W, 2)``: ``beta / half_width``, written in place."""
-    ax, ay = _total_deflection(x, y, lenses)
-    shape = torch.broadcast_shapes(x.shape, y.shape, getattr(ax, "shape", ()),
-                                   getattr(ay, "shape", ()))
+    """``grid_sample`` grid ``(B, H, W, 2)`` = ``beta / half_width``.
+
+    The smaller (shared) deflections are subtracted first on their own shape; the last one is
+    subtracted straight into the interleaved grid, so the full-size work is one pass per axis
+    per per-sample component.
+    """
+    alphas = _deflections(x, y, lenses)
+    bx, by = x, y
+    for ax, ay in alphas[:-1]:
+        bx = bx - ax
+        by = by - ay
+    last = alphas[-1] if alphas else (torch.zeros((), dtype=x.dtype, device=x.device),) * 2
+    shape = torch.broadcast_shapes(bx.shape, by.shape, last[0].shape, last[1].shape)
     grid = torch.empty((*shape, 2), dtype=x.dtype, device=x.device)
-    for pos, alpha, target in ((x, ax, grid[..., 0]), (y, ay, grid[..., 1])):
-        if torch.broadcast_shapes(pos.shape, getattr(alpha, "shape", ())) == shape:
-            torch.sub(pos, alpha, out=target)  # written straight into the interleaved grid
+    for pos, alpha, target in ((bx, last[0], grid[..., 0]), (by, last[1], grid[..., 1])):
+        if torch.broadcast_shapes(pos.shape, alpha.shape) == shape:
+            torch.sub(pos, alpha, out=target)
         else:
             target.copy_(pos - alpha)  # broadcast, e.g. no (or constant) deflection
     if half_width != 1.0:
