@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=200, help="test samples per galaxy")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--patience", type=int, default=5, help="early-stopping patience; 0 = off")
+    ap.add_argument("--monitor", choices=("accuracy", "loss"), default="accuracy",
+                    help="validation score selecting the best epoch")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--control", action="store_true", help="also run the kinematics control")
@@ -69,7 +71,7 @@ def main() -> None:
 
     cfg = ExperimentConfig(
         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test, epochs=args.epochs,
-        patience=args.patience or None, seed=args.seed, num_threads=args.threads,
+        patience=args.patience or None, monitor=args.monitor, seed=args.seed, num_threads=args.threads,
         subhalo_factor=0.3, psf_sigma=0.0, flux_noise=0.0, vel_noise=0.0,
     )
     runs, per, times = [], [], {}

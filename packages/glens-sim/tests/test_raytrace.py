@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from glens_sim.raytrace import image_grid, lens_flux_velocity, lens_image, pixel_centres, ray_shoot
+from glens_sim.raytrace import (image_grid, lens_flux_velocity, lens_image, pixel_centres,
+                                ray_shoot, sample_source)
 
 pytest.importorskip("lenstronomy")
 from lenstronomy.Data.pixel_grid import PixelGrid  # noqa: E402
@@ -163,3 +164,12 @@ def test_cuda_matches_cpu():
     gpu = lens_image(source.cuda(), LENSES["SIS+subSIS"], supersampling=3)
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=0, atol=1e-12)
+
+
+def test_sample_source_at_pixel_centres_and_between():
+    square = torch.arange(9, dtype=torch.float64).reshape(1, 1, 3, 3)
+    bx = torch.tensor([[-2.0, 0.0, 1.0]], dtype=torch.float64)
+    by = torch.tensor([[-2.0, 2.0, 0.0]], dtype=torch.float64)
+    out = sample_source(square, bx, by, half_width=2.0)[0, 0, 0]
+    # (x=-2,y=-2) -> [0,0]=0; (x=0,y=2) -> [2,1]=7; (x=1,y=0) -> midway [1,1]=4 and [1,2]=5
+    torch.testing.assert_close(out, torch.tensor([0.0, 7.0, 4.5], dtype=torch.float64))

@@ -66,6 +66,16 @@ def test_lens_params_round_trip_and_overrides():
     assert override.params["theta_E"].eq(0.6).all()
     assert override.params.loc[5, "sub_x"] == 0.1
     assert override.params.loc[0, "sub_x"] == first.params.loc[0, "sub_x"]
+    sis = LensSimConfig(flux_noise_sigma=0.0, vel_noise_sigma=0.0)
+    plain = simulate_batch(_sources(), sis, generator=_gen(5))
+    again = simulate_batch(_sources(), sis, generator=_gen(1), lens_params=plain.params)
+    assert torch.equal(plain.images, again.images)
+    assert again.params[["e1", "e2", "gamma1", "gamma2"]].isna().all().all()
+    sheared = simulate_batch(_sources(), sis, generator=_gen(5), lens_params={"gamma1": [0.1] * 6})
+    assert sheared.params["gamma1"].eq(0.1).all() and sheared.params["gamma2"].eq(0.0).all()
+    assert not torch.equal(sheared.images, plain.images)
+    with pytest.raises(ValueError, match="e1/e2.*'SIS'"):
+        simulate_batch(_sources(), sis, generator=_gen(), lens_params={"e1": [0.1] * 6})
     with pytest.raises(ValueError, match="unknown column.*'theta'"):
         simulate_batch(_sources(), cfg, generator=_gen(), lens_params={"theta": [1] * 6})
     with pytest.raises(ValueError, match="3 rows for 6 sources"):
@@ -172,6 +182,9 @@ def test_cli_simulate(tmp_path, capsys):
     with pytest.raises(ValueError, match="psf_sigma"):
         args.func(parser.parse_args(["simulate", str(tmp_path), "--out", str(out),
                                      "--set", "psf_sigma=-2"]))
+    with pytest.raises(ValueError, match="no field"):
+        args.func(parser.parse_args(["simulate", str(tmp_path), "--out", str(out),
+                                     "--set", "sigma=2"]))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

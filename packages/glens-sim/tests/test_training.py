@@ -64,6 +64,15 @@ def test_early_stopping_stops_and_keeps_best_epoch():
     assert len(res.history) == res.best_epoch + 2
 
 
+def test_monitor_loss_selects_min_validation_loss():
+    train, val = _separable(64, 6), _separable(32, 7)
+    res = fit(build_cnn(2, seed=1), train, val,
+              TrainConfig(epochs=5, patience=None, monitor="loss", lr=3e-3, seed=2), progress=False)
+    assert res.best_epoch == int(res.history.loc[res.history["val_loss"].idxmin(), "epoch"])
+    with pytest.raises(ValueError, match="monitor"):
+        TrainConfig(monitor="auc")
+
+
 def test_threads_restored():
     before = torch.get_num_threads()
     x, y = _separable(16, 0, size=8)

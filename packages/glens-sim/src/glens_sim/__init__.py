@@ -16,6 +16,11 @@ from glens_sim.lensability import lensability_score, score_table  # helper E (ma
 from glens_sim.ranking import rank_candidates  # helper E (maps)
 from glens_sim.sources import SourceTensor, make_source_tensor, save_source_preview  # helper E (maps)
 from glens_sim.synthetic import make_synthetic_sample, write_synthetic_maps  # helper E (maps)
+from glens_sim.experiments import (  # helper F (experiments)
+    ExperimentConfig, ExperimentRuns, run_kinematics_control, run_lensed_vs_unlensed,
+    run_subhalo_detection, run_sweep,
+)
+from glens_sim.models import GlensCNN  # helper F (experiments)
 
 __all__ = [
     "PROFILES",
@@ -39,4 +44,12 @@ __all__ = [
     "save_source_preview",
     "score_table",
     "write_synthetic_maps",
+    # helper F (experiments)
+    "ExperimentConfig",
+    "ExperimentRuns",
+    "GlensCNN",
+    "run_kinematics_control",
+    "run_lensed_vs_unlensed",
+    "run_subhalo_detection",
+    "run_sweep",
 ]

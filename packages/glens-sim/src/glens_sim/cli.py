@@ -14,35 +14,20 @@ import importlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
+from .sample import expand_maps_paths
 
 __all__ = ["PLUGINS", "build_parser", "expand_maps_paths", "main", "write_table"]
 
 #: Modules contributing subcommands (each defines ``register(subparsers)``); one line per module.
 PLUGINS: tuple[str, ...] = (
     "glens_sim.experiments",
+    "glens_sim.simulate",
 )
-
-_MAPS_PATTERNS = ("manga-*-MAPS*.fits.gz", "manga-*-MAPS*.fits")
-
-
-def expand_maps_paths(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given; directories expanded to their ``manga-*-MAPS*.fits[.gz]`` files (sorted)."""
-    out: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted({p for pat in _MAPS_PATTERNS for p in path.glob(pat)})
-            if not found:
-                raise FileNotFoundError(f"{path}: no manga-*-MAPS*.fits[.gz] files in this folder")
-            out.extend(found)
-        else:
-            out.append(path)
-    return out
-
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table atomically as CSV or parquet (by suffix)."""

@@ -7,7 +7,7 @@ torch ray tracer and a NumPy user evaluate the same expressions.
 Profiles (``name``: keyword arguments; all angles in the caller's angular unit):
 
 * ``"SIS"``: ``theta_E, center_x=0, center_y=0``. ``alpha = theta_E (x, y)/r``, 0 at r = 0
-  (r^2 is floored at 1e-30 to make that so without a branch).
+  (the smallest normal float is added to r^2 to make that so without a branch).
 * ``"SIE"``: ``theta_E, e1, e2, center_x=0, center_y=0``. lenstronomy's ``SIE`` (analytic
   ``NIE`` with smoothing 1e-10): ``theta_E`` is the product-averaged (circularised) Einstein
   radius, ``phi = atan2(e2, e1)/2``, ``q = (1-|e|)/(1+|e|)`` (|e| capped at 0.9999), and the
@@ -46,6 +46,8 @@ class _NumpyOps:
 
     #: cap of an axis ratio (lenstronomy's 0.99999999: keeps sqrt(1 - q^2) > 0)
     almost_one = 0.99999999
+    #: smallest normal float64
+    tiny = float(np.finfo(np.float64).tiny)
     pi = math.pi
     sqrt = staticmethod(np.sqrt)
 
@@ -90,6 +92,7 @@ class _TorchOps:
         self.device = device
         # lenstronomy's cap rounds to 1.0 in float32; stay 4 ulp below 1 there
         self.almost_one = min(_NumpyOps.almost_one, 1.0 - 4 * torch.finfo(dtype).eps)
+        self.tiny = float(torch.finfo(dtype).tiny)
 
     def asarray(self, value: Array) -> torch.Tensor:
         return torch.as_tensor(value, dtype=self.dtype, device=self.device)
@@ -116,14 +119,12 @@ def _namespace(values: list[Array]) -> _NumpyOps | _TorchOps:
 # ---------------------------------------------------------------------------------------------
 # SIS
 # ---------------------------------------------------------------------------------------------
-_SIS_R2_MIN = 1e-30
-
-
 def _sis_deflection(xp, x, y, theta_E, center_x=0.0, center_y=0.0):
     dx, dy = x - center_x, y - center_y
-    # alpha = theta_E (dx, dy) / r, written so that only three operations run at the full
-    # broadcast shape; r^2 is floored at 1e-30 (so alpha = 0 at r = 0 exactly, as lenstronomy)
-    inv_r = xp.rsqrt(xp.maximum(dx * dx + dy * dy, _SIS_R2_MIN))
+    # alpha = theta_E (dx, dy) / r, written so that only four operations run at the full
+    # broadcast shape when x, y are a sparse grid: the dtype's smallest normal number is added
+    # to r^2 (below rounding unless r = 0), so alpha = 0 at r = 0 exactly, as lenstronomy
+    inv_r = xp.rsqrt(dx * dx + (dy * dy + xp.tiny))
     return (theta_E * dx) * inv_r, (theta_E * dy) * inv_r
 
 

@@ -137,6 +137,19 @@ def _source_grid(x: torch.Tensor, y: torch.Tensor, lenses: Sequence[LensComponen
     return grid if grid.ndim == 4 else grid[None]
 
 
+def _grid_sample(source: torch.Tensor, grid: torch.Tensor,
+                 edge: Literal["zero", "clamp"]) -> torch.Tensor:
+    """Bilinear sampling of ``source`` ``(B|1, C, H, W)`` on a normalised ``grid``
+    ``(B|1, h, w, 2)`` (``align_corners=True``: -1 and 1 are the outer pixel centres)."""
+    if edge not in ("zero", "clamp"):
+        raise ValueError(f"edge={edge!r}: must be 'zero' or 'clamp'")
+    batch = max(source.shape[0], grid.shape[0])
+    return F.grid_sample(source.expand(batch, *source.shape[1:]),
+                         grid.to(source.dtype).expand(batch, *grid.shape[1:]), mode="bilinear",
+                         padding_mode="zeros" if edge == "zero" else "border",
+                         align_corners=True)
+
+
 def sample_source(source: torch.Tensor, beta_x: torch.Tensor, beta_y: torch.Tensor, *,
                   half_width: float = 1.0,
                   edge: Literal["zero", "clamp"] = "zero") -> torch.Tensor:
@@ -145,24 +158,13 @@ def sample_source(source: torch.Tensor, beta_x: torch.Tensor, beta_y: torch.Tens
     ``beta_*``: ``(B, h, w)`` or ``(h, w)``; source pixel centres span
     ``[-half_width, half_width]`` on both axes. Returns ``(B, C, h, w)``.
     """
-    if edge not in ("zero", "clamp"):
-        raise ValueError(f"edge={edge!r}: must be 'zero' or 'clamp'")
     if source.ndim == 3:
         source = source[None]
     if source.ndim != 4:
         raise ValueError(f"source must be (B, C, H, W) or (C, H, W); got {tuple(source.shape)}")
     beta_x, beta_y = torch.broadcast_tensors(beta_x, beta_y)
-    if beta_x.ndim == 2:
-        beta_x, beta_y = beta_x[None], beta_y[None]
-    batch = max(source.shape[0], beta_x.shape[0])
-    grid = torch.stack((beta_x, beta_y), dim=-1).to(source.dtype)
-    if half_width != 1.0:
-        grid = grid / half_width
-    grid = grid.expand(batch, *grid.shape[1:])
-    source = source.expand(batch, *source.shape[1:])
-    return F.grid_sample(source, grid, mode="bilinear",
-                         padding_mode="zeros" if edge == "zero" else "border",
-                         align_corners=True)
+    grid = torch.stack((beta_x, beta_y), dim=-1) / half_width
+    return _grid_sample(source, grid if grid.ndim == 4 else grid[None], edge)
 
 
 def bin_pixels(images: torch.Tensor, supersampling: int) -> torch.Tensor:
@@ -178,17 +180,10 @@ def _trace(source: torch.Tensor, lenses: Sequence[LensComponent], grid_size: int
            edge: Literal["zero", "clamp"]) -> torch.Tensor:
     if source.ndim != 4:
         raise ValueError(f"source must be (B, C, H, W); got {tuple(source.shape)}")
-    if edge not in ("zero", "clamp"):
-        raise ValueError(f"edge={edge!r}: must be 'zero' or 'clamp'")
     n = source.shape[-1] if grid_size is None else int(grid_size)
     x, y = image_grid(n, half_width, supersampling, dtype=source.dtype, device=source.device,
                       sparse=True)
-    grid = _source_grid(x, y, lenses, source_half_width)
-    batch = max(source.shape[0], grid.shape[0])
-    return F.grid_sample(source.expand(batch, *source.shape[1:]),
-                         grid.expand(batch, *grid.shape[1:]), mode="bilinear",
-                         padding_mode="zeros" if edge == "zero" else "border",
-                         align_corners=True)
+    return _grid_sample(source, _source_grid(x, y, lenses, source_half_width), edge)
 
 
 def lens_image(source: torch.Tensor, lenses: Sequence[LensComponent], *,

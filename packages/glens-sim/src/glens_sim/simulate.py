@@ -224,7 +224,7 @@ def simulate_batch(
     subhalo: bool | torch.Tensor = False,
     generator: torch.Generator,
     lens_params: pd.DataFrame | Mapping[str, Sequence[float]] | None = None,
-    chunk_size: int = 32,
+    chunk_size: int = 16,
     progress: bool = False,
 ) -> SimBatch:
     """Simulate observed (flux, velocity) images of a batch of sources.
@@ -279,12 +279,12 @@ def simulate_batch(
 
     dtype, device = cfg.torch_dtype, torch.device(cfg.device)
     n_pix = int(cfg.grid_size or sources.shape[-1])
-    shear = cfg.shear_max > 0 or (lens_params is not None and any(
-        c in (lens_params.columns if isinstance(lens_params, pd.DataFrame) else lens_params)
-        for c in ("gamma1", "gamma2")))
-
     params = draw_lens_params(cfg, n_samples, generator)
     given_position = _apply_overrides(params, lens_params, n_samples)
+    if cfg.main_profile == "SIS" and bool((params["e1"] != 0).any() | (params["e2"] != 0).any()):
+        raise ValueError("lens_params sets e1/e2 but cfg.main_profile is 'SIS' (use 'SIE')")
+    shear = cfg.shear_max > 0 or bool((params["gamma1"] != 0).any()
+                                      | (params["gamma2"] != 0).any())
     noise = draw_noise((n_samples, 2, n_pix, n_pix),
                        [cfg.flux_noise_sigma, cfg.vel_noise_sigma], generator,
                        dtype=dtype, device=device)
@@ -383,7 +383,10 @@ def _config_from_overrides(pairs: Sequence[str]) -> LensSimConfig:
         except json.JSONDecodeError:
             value = text  # bare strings such as gaussian, SIE, cpu
         changes[field.strip()] = tuple(value) if isinstance(value, list) else value
-    return LensSimConfig().replace(**changes)
+    try:
+        return LensSimConfig().replace(**changes)
+    except TypeError as exc:  # unknown field name
+        raise ValueError(f"--set: {exc}") from None
 
 
 def _source_files(paths: Sequence[Path]) -> list[Path]:
@@ -423,6 +426,8 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def _cli_simulate(args: argparse.Namespace) -> int:
+    if args.repeats < 1:
+        raise ValueError(f"--repeats {args.repeats}: must be >= 1")
     cfg = _config_from_overrides(args.set)
     files = _source_files(args.sources)
     arrays = [_load_source(f) for f in files]

@@ -17,7 +17,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -48,9 +48,11 @@ __all__ = [
 class TrainConfig:
     """Optimisation settings (defaults = the original: Adam, lr 1e-3, batch 32, 10 epochs).
 
-    patience: stop after this many epochs without a better validation score (accuracy, ties
-        broken by lower loss); ``None`` trains all ``epochs``. The weights returned are always
-        those of the best validation epoch (a deep copy, not the last epoch).
+    monitor: validation score that selects the best epoch: ``"accuracy"`` (the original; ties
+        broken by lower loss) or ``"loss"`` (lower cross-entropy).
+    patience: stop after this many epochs without a better validation score; ``None`` trains
+        all ``epochs``. The weights returned are always those of the best validation epoch (a
+        deep copy, not the last epoch).
     augment: apply an independent random 90°-rotation/flip to every training sample each epoch.
     num_threads: torch intra-op threads during training (``None`` leaves the setting alone).
     flush_denormal: flush denormal floats to zero during training (CPU). Tiny activations of
@@ -63,6 +65,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     seed: int = 42
+    monitor: Literal["accuracy", "loss"] = "accuracy"
     patience: int | None = 3
     augment: bool = True
     num_threads: int | None = 1
@@ -76,6 +79,8 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.batch_size must be >= 1, got {self.batch_size}")
         if not self.lr > 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
+        if self.monitor not in ("accuracy", "loss"):
+            raise ValueError(f"TrainConfig.monitor must be 'accuracy' or 'loss', got {self.monitor!r}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"TrainConfig.patience must be >= 1 or None, got {self.patience}")
         if self.num_threads is not None and self.num_threads < 1:
@@ -222,7 +227,7 @@ def fit(
                 "val_auc": vm["auc"],
             })
             bar.set_postfix(val_acc=f"{vm['accuracy']:.3f}")
-            key = (vm["accuracy"], -vm["loss"])
+            key = (vm["accuracy"], -vm["loss"]) if cfg.monitor == "accuracy" else (-vm["loss"], 0.0)
             if best_key is None or key > best_key:
                 best_key, best_epoch, stale = key, epoch, 0
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
