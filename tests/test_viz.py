@@ -10,7 +10,6 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from .atomic import atomic_write
 from .sample import expand_maps_paths
 
 __all__ = ["PLUGINS", "build_parser", "expand_maps_paths", "main", "write_table"]
@@ -32,19 +31,9 @@ PLUGINS: tuple[str, ...] = (
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table atomically as CSV or parquet (by suffix)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if path.suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    if path.suffix == ".parquet":
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def _read_table(path: str | Path) -> pd.DataFrame:

@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +35,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from glens_sim.atomic import atomic_write
 from glens_sim.config import LensSimConfig
 from glens_sim.noise import draw_noise
 from glens_sim.psf import convolve, psf_kernel
@@ -413,18 +412,6 @@ def _load_source(path: Path) -> np.ndarray:
     return array.astype(np.float32)
 
 
-def _write_atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cli_simulate(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise ValueError(f"--repeats {args.repeats}: must be >= 1")
@@ -447,8 +434,8 @@ def _cli_simulate(args: argparse.Namespace) -> int:
                                 vel_mask=batch.vel_mask.cpu().numpy())
 
     csv = out.with_suffix(".params.csv")
-    _write_atomic(out, write_npz)
-    _write_atomic(csv, lambda tmp: params.to_csv(tmp, index=False))
+    atomic_write(out, write_npz)
+    atomic_write(csv, lambda tmp: params.to_csv(tmp, index=False))
     print(f"wrote {len(batch)} simulated images to {out} and parameters to {csv}")
     return 0
 

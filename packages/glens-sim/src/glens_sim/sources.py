@@ -21,8 +21,6 @@ never returned with NaN.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from matplotlib.figure import Figure
 from scipy import ndimage
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .maps_io import MapsData, MapsFormatError, read_maps
 
 __all__ = [
@@ -238,19 +237,6 @@ def stack_sources(sources: list[SourceTensor]) -> np.ndarray:
     return np.stack([s.tensor for s in sources]).astype(np.float32)
 
 
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_source_tensor(tensor: np.ndarray, path: str | Path) -> Path:
     """Write a (2, N, N) tensor as ``.npy`` atomically."""
     arr = np.asarray(tensor, dtype=np.float32)
@@ -259,7 +245,7 @@ def save_source_tensor(tensor: np.ndarray, path: str | Path) -> Path:
         with open(tmp, "wb") as fh:
             np.save(fh, arr)
 
-    return _atomic(Path(path), write)
+    return atomic_write(path, write)
 
 
 def load_source_tensor(path: str | Path) -> np.ndarray:
@@ -291,4 +277,4 @@ def source_preview_figure(tensor: np.ndarray, title: str | None = None) -> Figur
 def save_source_preview(tensor: np.ndarray, path: str | Path, title: str | None = None) -> Path:
     """Write the preview of :func:`source_preview_figure` as PNG atomically."""
     fig = source_preview_figure(tensor, title)
-    return _atomic(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,6 +36,7 @@ from astropy.io import fits
 from astropy.table import Table
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write_bytes
 from .maps_io import DONOTUSE, DR17_EMLINE_CHANNELS, NOCOV, NOVALUE, UNRELIABLE
 
 __all__ = [
@@ -443,18 +442,6 @@ def synthetic_hdulist(params: SyntheticGalaxy, seed: int) -> fits.HDUList:
     return fits.HDUList(hdus)
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _hdulist_bytes(hdul: fits.HDUList, gz: bool) -> bytes:
     buf = io.BytesIO()
     hdul.writeto(buf)
@@ -470,7 +457,7 @@ def write_synthetic_maps(path: str | Path, params: SyntheticGalaxy, seed: int) -
     path = Path(path)
     if path.is_dir():
         path = path / maps_filename(params.plateifu)
-    _atomic_write_bytes(path, _hdulist_bytes(synthetic_hdulist(params, seed), path.suffix == ".gz"))
+    atomic_write_bytes(path, _hdulist_bytes(synthetic_hdulist(params, seed), path.suffix == ".gz"))
     return path
 
 
@@ -555,7 +542,7 @@ def write_catalogue_fits(
     for hdu, path in ((dap_hdu, dapall_path), (drp_hdu, drpall_path)):
         path = Path(path)
         hdul = fits.HDUList([fits.PrimaryHDU(), hdu])
-        _atomic_write_bytes(path, _hdulist_bytes(hdul, path.suffix == ".gz"))
+        atomic_write_bytes(path, _hdulist_bytes(hdul, path.suffix == ".gz"))
         out.append(path)
     return out[0], out[1]
 
@@ -598,7 +585,7 @@ def make_synthetic_sample(
     dapall, drpall = synthetic_catalogue(galaxies, seed=seed + 1)
     write_catalogue_fits(dapall, drpall, out_dir / "dapall-synthetic.fits", out_dir / "drpall-synthetic.fits")
     truth = galaxy_table(galaxies).assign(role=[r.name for r in roles], seed=seeds)
-    _atomic_write_bytes(out_dir / "synthetic-galaxies.csv", truth.to_csv(index=False).encode())
+    atomic_write_bytes(out_dir / "synthetic-galaxies.csv", truth.to_csv(index=False).encode())
     return paths
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .augment import random_dihedral
 from .models import GlensCNN
 
@@ -270,16 +270,7 @@ def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike) -> Path:
     path = Path(path)
     if set(ckpt) != {"state_dict", "meta"}:
         raise ValueError(f"checkpoint must have exactly the keys state_dict, meta; got {sorted(ckpt)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(ckpt, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
