@@ -56,14 +56,15 @@ class Project:
         """Top-level runs (or, with ``nested``, child runs) of the project's MLflow database, newest first."""
         con = sqlite3.connect(self.path / "mlflow.db")
         try:
-            rows = con.execute("SELECT run_uuid, status, start_time FROM runs ORDER BY start_time DESC").fetchall()
+            rows = con.execute("SELECT run_uuid, status, artifact_uri FROM runs ORDER BY start_time DESC").fetchall()
             runs = []
-            for run_id, status, _ in rows:
+            for run_id, status, artifact_uri in rows:
                 tags = dict(con.execute("SELECT key, value FROM tags WHERE run_uuid=?", (run_id,)).fetchall())
                 params = dict(con.execute("SELECT key, value FROM params WHERE run_uuid=?", (run_id,)).fetchall())
                 metrics = dict(con.execute("SELECT key, value FROM metrics WHERE run_uuid=?", (run_id,)).fetchall())
                 if ("mlflow.parentRunId" in tags) == nested:
-                    runs.append({"run_id": run_id, "status": status, "tags": tags, "params": params, "metrics": metrics})
+                    runs.append({"run_id": run_id, "status": status, "artifact_uri": artifact_uri, "tags": tags,
+                                 "params": params, "metrics": metrics})
             return runs
         finally:
             con.close()

@@ -9,6 +9,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 
 from dark_halo_scope.pipeline_registry import register_pipelines
+from dark_halo_scope.settings import CONFIG_LOADER_ARGS
 
 from .conftest import Project
 
@@ -18,7 +19,7 @@ NAMES = sorted(n for n in PIPELINES if n != "__default__") + ["__default__"]
 
 
 def catalog_for(project: Project, env: str = "local") -> DataCatalog:
-    conf = OmegaConfigLoader(str(project.path / "conf"), base_env="base", default_run_env=env)
+    conf = OmegaConfigLoader(str(project.path / "conf"), **{**CONFIG_LOADER_ARGS, "default_run_env": env})
     return DataCatalog.from_config(conf["catalog"])
 
 
@@ -31,19 +32,22 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
 
     monkeypatch.chdir(project.path)
     catalog = catalog_for(project)
+    artifacts: list[tuple[str, str]] = []
     for output in sorted(pipeline.outputs() | {o for n in pipeline.nodes for o in n.outputs}):
         dataset = catalog.get(output)
         assert dataset is not None, f"output '{output}' of pipeline '{name}' is not in the catalog"
-        if type(dataset).__module__.startswith("kedro_mlflow"):
-            continue  # lives in the MLflow store, checked below
         assert dataset.exists(), f"catalog entry '{output}' was not written by pipeline '{name}'"
+        if hasattr(dataset, "artifact_path"):  # kedro-mlflow's MlflowArtifactDataset
+            artifacts.append((dataset.artifact_path, Path(str(dataset._filepath)).name))
 
     run = project.mlflow_runs()[0]
     assert run["status"] == "FINISHED"
     assert run["tags"]["mlflow.runName"] == name
+    for folder, filename in artifacts:
+        assert (Path(run["artifact_uri"].removeprefix("file://")) / folder / filename).is_file(), (folder, filename)
     assert run["tags"]["git_commit"] == project.head()
     param_inputs = {i.removeprefix("params:") for n in pipeline.nodes for i in n.inputs if i.startswith("params:")}
-    values = OmegaConfigLoader(str(project.path / "conf"), base_env="base", default_run_env="local")["parameters"]
+    values = OmegaConfigLoader(str(project.path / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
     for param in param_inputs:
         value = values
         for part in param.split("."):
@@ -86,8 +90,8 @@ def test_registry_lists_every_pipeline(project: Project) -> None:
 def test_real_environment_only_changes_paths() -> None:
     """conf/real overrides catalog entries with the same types, and sets nothing but paths/readers."""
     root = Path(__file__).resolve().parents[1] / "conf"
-    base = OmegaConfigLoader(str(root), base_env="base", default_run_env="base")["catalog"]
-    real = OmegaConfigLoader(str(root), base_env="base", default_run_env="real")["catalog"]
+    base = OmegaConfigLoader(str(root), **{**CONFIG_LOADER_ARGS, "default_run_env": "base"})["catalog"]
+    real = OmegaConfigLoader(str(root), **{**CONFIG_LOADER_ARGS, "default_run_env": "real"})["catalog"]
     changed = {k for k in real if real[k] != base.get(k)}
     for key in changed:
         assert key in base, f"conf/real adds '{key}', which conf/base lacks"
