@@ -66,6 +66,15 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
         children = [r for r in project.mlflow_runs(nested=True) if r["tags"]["mlflow.parentRunId"] == run["run_id"]]
         assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v}" for v in VARIANTS)
         assert all(r["status"] == "FINISHED" and "corrected.median_ilg" in r["metrics"] for r in children)
+        import pandas as pd
+
+        study = pd.read_csv(project.path / "data/08_reporting/ablations/rs_ilg_3d.csv").set_index(["mode", "variant"])
+        for mode in ("compat", "corrected"):  # K = 1 is the Newtonian baseline, point for point
+            assert study.loc[(mode, "k1_null"), "median_ilg"] == pytest.approx(study.loc[(mode, "k1_null"), "median_newton"])
+        # the original's quirks make g_ext and the features inert in compat; corrected makes them act
+        assert study.loc[("compat", "permute_features"), "max_abs_delta_vs_baseline"] == 0.0
+        assert study.loc[("corrected", "gext0"), "max_abs_delta_vs_baseline"] > 1e-4
+        assert study.loc[("compat", "gext0"), "max_abs_delta_vs_baseline"] < 1e-8
 
 
 def test_failed_run_is_recorded_as_failed(project: Project) -> None:

@@ -126,6 +126,17 @@ def test_corrected_external_field_from_features(master_corrected, corrected_name
     np.testing.assert_allclose(g0.chi2_over_N, plain.chi2_over_N, rtol=1e-12)
 
 
+def test_configured_external_field_overrides_features(master_corrected, corrected_names, reference_dir):
+    """gext_ratio > 0 wins over the features' g_ext_SI (0 here), so the g_ext = 0 ablation acts."""
+    mode = ModeConfig.corrected()
+    feats = str(reference_dir / "rs_features")
+    plain = _run(master_corrected, corrected_names, mode=mode, features_root=feats)
+    ext = _run(master_corrected, corrected_names, mode=mode, features_root=feats, gext_ratio=0.2)
+    g0 = _run(master_corrected, corrected_names, mode=mode, features_root=feats, gext_ratio=0.2, gext0=True)
+    assert (ext.K_minus_1_max < plain.K_minus_1_max).all()
+    np.testing.assert_allclose(g0.chi2_over_N, plain.chi2_over_N, rtol=1e-12)
+
+
 def test_missing_features_raise_naming_the_path(master_corrected, corrected_names, tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         _run(master_corrected, corrected_names[:1], mode=ModeConfig.corrected(), features_root=str(tmp_path))

@@ -61,7 +61,8 @@ class GridRunConfig:
     tensor width in R_d, floored at 0.5 px); ``smooth_sigma_vox`` (3D width in voxels, voxel units);
     ``lambda_rec_kpc`` and ``smooth_sigma_kpc`` (3D physical units: λ_rec and the tensor width, default λ).
     Kernel: ``anisotropic`` (the 2D runner is always anisotropic; 3D default off), ``ml_disk`` (Υ_disk),
-    ``gext_ratio`` (external field in units of a0; the 2D original hard-codes 0).
+    ``gext_ratio`` (external field in units of a0; when > 0 it overrides the features' ``g_ext_SI``; the 2D
+    original hard-codes 0).
     Ablations (spec §10): ``d_identity`` (D → I), ``gext0`` (f_ext = 1, external field dropped),
     ``const_sigma`` (σ_eff = 10 km/s everywhere, errV dropped), ``no_inner_mask`` (b = 0 for mask and beam),
     ``k1_null`` (K = 1), ``features_root`` (precomputed features, 3D), ``permute_features`` /
@@ -256,7 +257,7 @@ def _external_ratio(mode: ModeConfig, cfg: GridRunConfig, g: Galaxy, v_bar: np.n
     """
     if cfg.gext0:
         return 0.0
-    gext = g_ext_si if g_ext_si is not None else cfg.gext_ratio * A0_SI
+    gext = cfg.gext_ratio * A0_SI if cfg.gext_ratio > 0 else (g_ext_si or 0.0)
     if gext == 0:
         return 0.0
     if mode.gext_units == "si_added_to_ratio":
