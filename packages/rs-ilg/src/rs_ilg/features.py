@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from . import atomicio
 from .constants import C_LAG, KPC_M_FEATURES, N_PROFILE_A, N_PROFILE_P, N_PROFILE_R0_KPC, XI_BINS
 from .modes import ModeConfig
-from .proxies import ComponentWeights, cell_centres, component_weights
+from .proxies import ComponentWeights, bulge_shape, cell_centres, component_weights
 from .solvers import central_gradient, periodic_gaussian_filter
 
 __all__ = [
@@ -225,12 +225,7 @@ def feature_sigma_proxy(
     a_b = max(0.2 * rd_kpc, 0.05)
     sig = weights.disk * np.exp(-rr / rd_kpc) + weights.gas * np.exp(-rr / (1.7 * rd_kpc))
     if weights.bulge > 0:
-        bul = 1.0 / np.maximum((rr**2 + a_b**2) ** 2, 1e-6)
-        if mode.bulge_3d == "unit_peak":
-            bul = bul / bul.max()
-        elif mode.bulge_3d != "unnormalised_hernquist":
-            raise ValueError(f"unknown bulge_3d {mode.bulge_3d!r}")
-        sig = sig + weights.bulge * bul
+        sig = sig + weights.bulge * bulge_shape(1.0 / np.maximum((rr**2 + a_b**2) ** 2, 1e-6), mode)
     peak = sig.max()
     if not peak > 0:
         raise ValueError("feature_sigma_proxy: all component weights are zero")

@@ -84,6 +84,16 @@ def _check_rd(rd_kpc: float) -> None:
         raise ValueError(f"R_d must be a positive finite number of kpc, got {rd_kpc!r}")
 
 
+def bulge_shape(profile: np.ndarray, mode: ModeConfig) -> np.ndarray:
+    """A bulge profile as the proxies add it: unnormalised (``mode.bulge_3d == "unnormalised_hernquist"``, the
+    original: the bulge weight then multiplies values up to 1e6) or scaled to a unit peak (``"unit_peak"``)."""
+    if mode.bulge_3d == "unit_peak":
+        return profile / profile.max()
+    if mode.bulge_3d != "unnormalised_hernquist":
+        raise ValueError(f"unknown bulge_3d {mode.bulge_3d!r}")
+    return profile
+
+
 def sigma_proxy_2d(rd_kpc: float, weights: ComponentWeights, *, nx: int = 128,
                    box_factor: float = 8.0) -> tuple[np.ndarray, float]:
     """Σ_b proxy on an nx × nx grid of half-size L = box_factor R_d (spec §6.1 item 3).
@@ -145,12 +155,7 @@ def rho_proxy_3d(rd_kpc: float, weights: ComponentWeights, *, nx: int = 32, ny: 
            + weights.gas * np.exp(-rr / (1.7 * rd_kpc)) / np.cosh(zz / (1.5 * h_z)) ** 2)
     if weights.bulge > 0:
         r3 = np.sqrt(rr**2 + zz**2)
-        bul = 1.0 / np.maximum(r3 * (r3 + a_b) ** 3, 1e-6)
-        if mode.bulge_3d == "unit_peak":
-            bul = bul / bul.max()
-        elif mode.bulge_3d != "unnormalised_hernquist":
-            raise ValueError(f"unknown bulge_3d {mode.bulge_3d!r}")
-        rho = rho + weights.bulge * bul
+        rho = rho + weights.bulge * bulge_shape(1.0 / np.maximum(r3 * (r3 + a_b) ** 3, 1e-6), mode)
     peak = rho.max()
     if not peak > 0:
         raise ValueError("rho_proxy_3d: all component weights are zero")
