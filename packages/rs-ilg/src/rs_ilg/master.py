@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -101,22 +101,24 @@ def heuristic_rd(r_kpc: np.ndarray, v_disk: np.ndarray) -> float:
     return float(r_kpc[int(np.argmax(v_disk))] / 2.2)
 
 
-def velocity_mass_estimates(rm: Rotmod | Galaxy) -> dict[str, float]:
-    """The original's crude masses from mean squared component velocities (spec 2.2).
+def velocity_mass_estimates(
+    r_kpc: np.ndarray, v_gas: np.ndarray, v_disk: np.ndarray, v_bul: np.ndarray
+) -> dict[str, float]:
+    """The original's crude masses from mean squared component velocities [km/s] at radii [kpc] (spec 2.2).
 
     M_gas = <Vgas^2> R_typ / G (1e8 if zero), M_star = (<Vdisk^2> + <Vbul^2>) R_typ / G (1e9 if zero),
     R_typ = median radius; M_H2 = 0.4 (M_star/1e10)^0.3 M_HI; f_gas_true = (M_HI+M_H2)/(M_HI+M_H2+M_star);
     f_gas_proxy = <Vgas^2>/(<Vgas^2> + <Vdisk^2+Vbul^2>).
     """
-    r_typ = float(np.median(rm.r_kpc))
-    vg2 = float(np.mean(rm.v_gas**2))
-    vs2 = float(np.mean(rm.v_disk**2)) + float(np.mean(rm.v_bul**2))
+    r_typ = float(np.median(r_kpc))
+    vg2 = float(np.mean(v_gas**2))
+    vs2 = float(np.mean(v_disk**2)) + float(np.mean(v_bul**2))
     m_gas = vg2 * r_typ / G_KPC_KMS2_MSUN if vg2 > 0 else 1e8
     m_star = vs2 * r_typ / G_KPC_KMS2_MSUN if vs2 > 0 else 1e9
     m_hi = m_gas
     m_h2 = 0.4 * (m_star / 1e10) ** 0.3 * m_hi if (m_star > 0 and m_hi > 0) else 0.0
     f_true = (m_hi + m_h2) / (m_hi + m_h2 + m_star)
-    denom = vg2 + float(np.mean(rm.v_disk**2 + rm.v_bul**2))
+    denom = vg2 + float(np.mean(v_disk**2 + v_bul**2))
     f_proxy = vg2 / denom if denom > 0 else math.nan
     return {"M_gas_est": m_gas, "M_star_est": m_star, "M_HI": m_hi, "M_H2": m_h2, "f_gas_true": f_true,
             "f_gas_proxy": f_proxy}  # fmt: skip
@@ -164,7 +166,7 @@ def build_master(
             rd, rd_src = rd_h, f"heuristic (catalog Rdisk = {rd_cat:g} is not positive)"
         else:
             rd, rd_src = rd_h, "heuristic"
-        est = velocity_mass_estimates(rm if keep.all() else _Arrays(**arrs))
+        est = velocity_mass_estimates(arrs["r_kpc"], arrs["v_gas"], arrs["v_disk"], arrs["v_bul"])
         if mode.gas_fraction == "catalog_mhi":
             m_star = UPSILON_STAR_36 * float(row["L[3.6]"]) * 1e9
             m_hi = float(row["MHI"]) * 1e9
@@ -191,20 +193,6 @@ def build_master(
     master.skipped = pd.DataFrame(skipped, columns=["galaxy", "reason"])
     master.mode = mode
     return master
-
-
-@dataclass
-class _Arrays:
-    """Arrays of the kept rows, shaped like a Rotmod for :func:`velocity_mass_estimates`."""
-
-    r_kpc: np.ndarray
-    v_obs: np.ndarray
-    e_v: np.ndarray
-    v_gas: np.ndarray
-    v_disk: np.ndarray
-    v_bul: np.ndarray
-    sb_disk: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    sb_bul: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def baryonic_v2(g: Galaxy, mode: ModeConfig, ml_disk: float = 1.0, ml_bulge: float = 1.0) -> np.ndarray:
