@@ -32,7 +32,7 @@ from glens_sim.experiments import (
     ExperimentConfig, ExperimentRuns, build_experiment_data, per_galaxy_metrics, train_on,
 )
 from glens_sim.figures import debug_triplet_figure, horseshoe_figure, ring_figure
-from glens_sim.lensability import score_table
+from glens_sim.lensability import SourceSelection, score_table, select_sources
 from glens_sim.maps_io import read_maps
 from glens_sim.quality import quality_table
 from glens_sim.sources import make_source_tensor
@@ -60,11 +60,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_synthetic_sample(Path(tmp), args.galaxies, seed=args.seed, progress=False)
         scored = score_table(quality_table(paths, progress=False))
-        keep = scored.loc[~scored["lens_hard_reject"].astype(bool), "file"]
-        sources = {}
-        for p in keep:
+        keep = select_sources(scored, SourceSelection(tiers=("elite", "good", "borderline", "reject")))
+        sources, scales = {}, {}
+        for p in keep["file"]:
             st = make_source_tensor(read_maps(p))
             sources[st.plateifu] = st.tensor
+            scales[st.plateifu] = st.meta["arcsec_per_unit"]
     t_data = time.perf_counter() - t0
     print(f"{len(sources)} of {args.galaxies} synthetic galaxies kept after lensability rejects "
           f"({t_data:.1f} s for MAPS + quality + tensors)")
@@ -72,8 +73,7 @@ def main() -> None:
     cfg = ExperimentConfig(
         n_train=args.n_train, n_val=args.n_val, n_test=args.n_test, epochs=args.epochs,
         patience=args.patience or None, monitor=args.monitor, seed=args.seed, num_threads=args.threads,
-        subhalo_factor=0.3, psf_sigma=0.0, flux_noise=0.0, vel_noise=0.0,
-    )
+    )  # lens: the default, the original's "easy" regime (factor 0.3, no PSF, no noise)
     runs, per, times = [], [], {}
     for name, modes in (
         ("lensed_vs_unlensed", ("both",)),
@@ -107,11 +107,11 @@ def main() -> None:
         res.histories.to_csv(args.out / "histories.csv", index=False)
         per_galaxy.to_csv(args.out / "per_galaxy.csv", index=False)
         name = sorted(sources)[0]
-        lens = cfg.sim_config()
-        ring_figure(sources[name], lens, title=name).savefig(args.out / "ring.png", dpi=100)
-        horseshoe_figure(sources[name], lens, title=name).savefig(args.out / "horseshoe.png", dpi=100)
+        lens, kw = cfg.lens, {"title": name, "arcsec_per_unit": scales[name]}
+        ring_figure(sources[name], lens, **kw).savefig(args.out / "ring.png", dpi=100)
+        horseshoe_figure(sources[name], lens, **kw).savefig(args.out / "horseshoe.png", dpi=100)
         debug_triplet_figure(sources[name], lens.replace(psf_sigma=1.0, flux_noise_sigma=0.08, vel_noise_sigma=0.03),
-                             title=name).savefig(args.out / "debug_triplet.png", dpi=100)
+                             **kw).savefig(args.out / "debug_triplet.png", dpi=100)
         print(f"wrote results.csv, histories.csv, per_galaxy.csv, ring.png, horseshoe.png, debug_triplet.png to {args.out}")
 
 

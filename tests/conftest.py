@@ -44,11 +44,11 @@ class Project:
         return proc
 
     def files_outside_data(self) -> set[str]:
-        """Every file except under data/, the MLflow store and the viz build."""
+        """Every file except under data/, the MLflow store, the viz build and kedro-viz's run stats (``.viz/``, git-ignored)."""
         out = set()
         for p in self.path.rglob("*"):
             rel = p.relative_to(self.path).as_posix()
-            if p.is_file() and not rel.startswith(("data/", "mlruns/", ".git/", "build/")) and rel != "mlflow.db":
+            if p.is_file() and not rel.startswith(("data/", "mlruns/", ".git/", "build/", ".viz/")) and rel != "mlflow.db":
                 out.add(rel)
         return out
 

@@ -109,6 +109,7 @@ def test_reader_generates_once_then_reads(tmp_path: Path) -> None:
         filepath=str(tmp_path / "raw" / "mock"),
         reader=f"{__name__}:_read_texts",
         generator=f"{__name__}:_write_two_files",
+        generates=str(tmp_path / "raw" / "mock"),
         generator_args={"n": 3},
     )
     assert ds.load() == {"g0.txt": "0\n", "g1.txt": "1\n", "g2.txt": "2\n"}
@@ -124,7 +125,8 @@ def _failing_generator(target: Path) -> None:
 
 
 def test_reader_failed_generation_leaves_nothing(tmp_path: Path) -> None:
-    ds = ReaderDataset(filepath=str(tmp_path / "mock"), reader=f"{__name__}:_read_texts", generator=f"{__name__}:_failing_generator")
+    ds = ReaderDataset(filepath=str(tmp_path / "mock"), reader=f"{__name__}:_read_texts",
+                       generator=f"{__name__}:_failing_generator", generates=str(tmp_path / "mock"))
     with pytest.raises(DatasetError, match="generator died"):
         ds.load()
     assert list(tmp_path.iterdir()) == []

@@ -42,7 +42,7 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
 
     run = project.mlflow_runs()[0]
     assert run["status"] == "FINISHED"
-    assert run["tags"]["mlflow.runName"] == name
+    assert run["tags"]["pipeline"] == name and run["tags"]["mlflow.runName"].startswith(f"{name} [local] ")
     for folder, filename in artifacts:
         assert (Path(run["artifact_uri"].removeprefix("file://")) / folder / filename).is_file(), (folder, filename)
     assert run["tags"]["git_commit"] == project.head()
@@ -81,12 +81,12 @@ def test_failed_run_is_recorded_as_failed(project: Project) -> None:
     broken = project.path / "conf" / "broken"
     broken.mkdir(exist_ok=True)
     (broken / "catalog.yml").write_text(
-        "dhs_inject.status:\n  type: json.JSONDataset\n  filepath: /proc/dhs_forbidden/status.json\n"
+        "dhs_inject.manifest:\n  type: pandas.ParquetDataset\n  filepath: /proc/dhs_forbidden/manifest.parquet\n"
     )
     proc = project.kedro("run", "--pipeline", "dhs_inject", "--env", "broken", check=False)
     assert proc.returncode != 0
     run = project.mlflow_runs()[0]
-    assert run["tags"]["mlflow.runName"] == "dhs_inject"
+    assert run["tags"]["pipeline"] == "dhs_inject"
     assert run["status"] == "FAILED"
 
 
@@ -106,7 +106,7 @@ def test_real_environment_only_changes_paths() -> None:
         assert key in base, f"conf/real adds '{key}', which conf/base lacks"
         assert real[key]["type"] == base[key]["type"], f"conf/real changes the type of '{key}'"
         extra = {f for f in set(real[key]) | set(base[key]) if real[key].get(f) != base[key].get(f)}
-        assert extra <= {"filepath", "path", "generator", "generator_args", "load_args"}, (key, extra)
+        assert extra <= {"filepath", "path", "generator", "generates", "generator_args", "load_args", "dataset"}, (key, extra)
 
 
 def test_rs_ilg_on_real_sparc_reproduces_documented_medians(project: Project) -> None:
@@ -119,7 +119,7 @@ def test_rs_ilg_on_real_sparc_reproduces_documented_medians(project: Project) ->
     if not (SHARED / "data" / "sparc" / "Rotmod_LTG").is_dir():
         pytest.skip(f"SPARC data not found under {SHARED}")
     project.kedro("run", "--pipeline", "rs_ilg", "--env", "real")
-    summary = pd.read_csv(project.path / "data" / "08_reporting" / "rs_ilg" / "summary.csv").set_index(["mode", "run"])
+    summary = pd.read_csv(project.path / "data" / "real" / "08_reporting" / "rs_ilg" / "summary.csv").set_index(["mode", "run"])
     row = summary.loc[("compat", "1d_time")]
     assert row["n_galaxies"] == 156
     assert row["median_mond"] == pytest.approx(1.794, abs=5e-4)

@@ -6,18 +6,21 @@ names, so every pipeline is imported and registered explicitly (``../shared/spec
 
 from kedro.pipeline import Pipeline
 
-from .pipelines import ablations, dhs_gates, dhs_inject, dhs_train, glens, rs_ilg
+from .pipelines import ablation_studies, ablations, dhs_gates, dhs_inject, dhs_train, glens, rs_ilg
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Map pipeline names to pipelines; ``__default__`` runs everything, sized for the embedded default."""
+    inject, train = dhs_inject.create_pipeline(), dhs_train.create_pipeline()
     pipelines = {
         "rs_ilg": rs_ilg.create_pipeline(),
         "glens": glens.create_pipeline(),
-        "dhs_inject": dhs_inject.create_pipeline(),
-        "dhs_train": dhs_train.create_pipeline(),
-        "dhs_gates": dhs_gates.create_pipeline(),
-        "ablations": ablations.create_pipeline(),
+        # each dhs pipeline includes the stages it reads, so it runs alone from a clean clone
+        # (add --only-missing-outputs to reuse a store or checkpoint already made)
+        "dhs_inject": inject,
+        "dhs_train": inject + train,
+        "dhs_gates": inject + train + dhs_gates.create_pipeline(),
+        "ablations": ablations.create_pipeline() + ablation_studies.create_pipeline(),
     }
     pipelines["__default__"] = sum(pipelines.values(), start=Pipeline([]))
     return pipelines

@@ -1,13 +1,22 @@
-"""Kedro project settings."""
+"""Kedro project settings.
+
+Importing this module (Kedro does it when the project is configured, before any catalog exists) makes every
+local fsspec write atomic (:mod:`dark_halo_scope.atomic`). Parameters merge *softly* across environments, so a
+one-key override in ``conf/local/parameters.yml`` changes that key only; ``${globals:data_root}`` (per environment,
+``conf/<env>/globals.yml``) prefixes every catalog path.
+"""
 
 import os
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
 
-from .hooks import ProvenanceHook
+from . import atomic
+from .hooks import ProvenanceHook, RunRecordHook
 
-HOOKS = (ProvenanceHook(),)
+atomic.install()
+
+HOOKS = (RunRecordHook(), ProvenanceHook())
 
 
 def shared_path(relative: str = "") -> str:
@@ -20,4 +29,5 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "custom_resolvers": {"shared": shared_path},
+    "merge_strategy": {"parameters": "soft", "globals": "soft"},
 }

@@ -12,5 +12,5 @@ def test_version_and_declared_dependencies_import() -> None:
     meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
     assert dhs_gates.__version__ == meta["version"]
     declared = {r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip() for r in requires("dhs-gates") or []}
-    assert "dhs_inject".replace("_", "-") in declared
+    assert {"dhs-inject", "dhs-train"} <= declared and "torch" not in declared
     importlib.import_module("dhs_inject")

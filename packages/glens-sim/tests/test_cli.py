@@ -76,7 +76,32 @@ def test_plugin_register(monkeypatch, capsys):
         p.set_defaults(func=lambda args: print(f"hello {args.name}") or 0)
 
     mod.register = register
-    monkeypatch.setitem(sys.modules, "glens_sim_fake_plugin", mod)
-    monkeypatch.setattr(cli, "PLUGINS", cli.PLUGINS + ("glens_sim_fake_plugin",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", cli.COMMAND_MODULES + (mod,))
     assert cli.main(["hello", "--name", "lens"]) == 0
     assert capsys.readouterr().out.strip() == "hello lens"
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["tensors", "MAPS", "-o", "OUT/t", "--scored", "OUT/s.csv", "--tiers", "great"], "tiers"),
+        (["simulate", "OUT/t", "--out", "OUT/x.npz", "--repeats", "0"], "--repeats"),
+        (["simulate", "OUT/t", "--out", "OUT/x.npz", "--set", "psf_sigma=-1"], "psf_sigma"),
+        (["experiment", "OUT/t", "-o", "OUT/r.csv", "--factors", "0.1,x"], "--factors"),
+        (["experiment", "OUT/t", "-o", "OUT/r.csv", "--epochs", "0"], "epochs"),
+        (["quality", "MAPS", "-o", "OUT/q.csv", "--legacy-channel-index", "-3"], "legacy_channel_index"),
+    ],
+)  # fmt: skip
+def test_mistakes_are_usage_errors_naming_the_argument(workdir, capsys, argv, named):
+    """Every CLI mistake: exit status 2 and one line ``glens-sim <command>: error: ...`` naming it."""
+    d = workdir
+    if not (d / "t").exists():
+        assert cli.main(["quality", str(d / "maps"), "-o", str(d / "q.csv"), "--quiet"]) == 0
+        assert cli.main(["score", str(d / "q.csv"), "-o", str(d / "s.csv")]) == 0
+        assert cli.main(["tensors", str(d / "maps"), "-o", str(d / "t"), "--no-preview", "--quiet"]) == 0
+    capsys.readouterr()
+    argv = [a.replace("MAPS", str(d / "maps")).replace("OUT", str(d)) for a in argv]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"glens-sim {argv[0]}: error: ") and named in err[-1]
+    assert "Traceback" not in "\n".join(err)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from glens_sim.config import LensSimConfig
-from glens_sim.datasets import CHANNEL_MODES
+from glens_sim.labelled_sets import CHANNEL_MODES
 from glens_sim.experiments import (
     RESULT_COLUMNS, ExperimentConfig, ExperimentRuns, build_experiment_data, run_kinematics_control,
     run_lensed_vs_unlensed, run_subhalo_detection, run_sweep, train_on,
@@ -34,18 +34,23 @@ TINY = ExperimentConfig(n_train=24, n_val=16, n_test=24, epochs=6, batch_size=16
 
 
 def test_config_validation_and_overrides():
-    cfg = ExperimentConfig(subhalo_factor=0.2, psf_sigma=0.5, flux_noise=0.03, vel_noise=0.01,
-                           lens=LensSimConfig(theta_E_main=0.7, psf_sigma=2.0))
-    sim = cfg.sim_config()
-    assert (sim.theta_E_sub_factor, sim.psf_sigma, sim.flux_noise_sigma, sim.vel_noise_sigma) == (0.2, 0.5, 0.03, 0.01)
-    assert sim.theta_E_main == 0.7  # other lens fields kept
+    # the simulation is set in one place: a lens field given is the lens field used
+    cfg = ExperimentConfig(lens=LensSimConfig(theta_E_main=0.7, psf_sigma=1.0))
+    assert (cfg.lens.theta_E_main, cfg.lens.psf_sigma) == (0.7, 1.0)
+    from_yaml = ExperimentConfig(**{"epochs": 3, "lens": {"psf_sigma": 1.0, "supersampling": 2}})
+    assert from_yaml.lens.psf_sigma == 1.0 and from_yaml.lens.supersampling == 2
+    easy = ExperimentConfig().lens  # default: the original's easy regime
+    assert (easy.theta_E_sub_factor, easy.psf_sigma, easy.flux_noise_sigma, easy.vel_noise_sigma) == (0.3, 0, 0, 0)
     json.dumps(cfg.to_dict())  # flat and JSON-safe
+    for twin in ("subhalo_factor", "psf_sigma", "flux_noise", "vel_noise"):
+        with pytest.raises(ValueError, match=twin):
+            ExperimentConfig(**{twin: 0.1})
     with pytest.raises(ValueError, match="n_test"):
         ExperimentConfig(n_test=1)
     with pytest.raises(ValueError, match="channel_mode"):
         ExperimentConfig(channel_mode="velocity")
     with pytest.raises(ValueError, match="psf_sigma"):
-        ExperimentConfig(psf_sigma=-1.0)
+        ExperimentConfig(lens={"psf_sigma": -1.0})
 
 
 def test_lensed_vs_unlensed_is_learned(sources):
@@ -145,3 +150,41 @@ def test_per_galaxy_metrics_consistent_with_pooled(sources):
     assert pooled == pytest.approx(runs.table["accuracy"].iloc[0])
     with pytest.raises(ValueError, match="split"):
         per_galaxy_metrics(data, runs, split="dev")
+
+
+def test_report_keys_never_collide(sources, caplog):
+    """Issue 12: the sweep's short runs must not overwrite the headline metrics, and two runs that
+    differ in any setting never share a run_id."""
+    from glens_sim.experiments import SweepConfig, accuracy_table, run_metrics
+
+    headline_cfg = ExperimentConfig(**{**TINY.__dict__, "epochs": 1, "n_train": 8, "n_val": 4, "n_test": 4})
+    headline = run_subhalo_detection(sources, headline_cfg, channel_modes=("flux",), progress=False).table
+    sweep = SweepConfig(channel_modes=("flux",), factors=(0.1, 0.3), settings={"n_train": 6})
+    with caplog.at_level("WARNING", logger="glens_sim.experiments"):
+        swept = sweep.run(sources, headline_cfg, progress=False).table
+    assert "2 grid points x 1 channel modes = 2 trainings" in caplog.text  # the cost is announced
+    # same experiment, mode, factor (0.3), PSF, noise and seed as the headline run: a distinct run_id
+    same_point = swept[swept["factor"] == 0.3].iloc[0]
+    assert same_point["run_id"] != headline["run_id"].iloc[0]
+    assert same_point["run_id"].rsplit("__", 1)[0] == headline["run_id"].iloc[0].rsplit("__", 1)[0]
+    table = accuracy_table(headline, swept)
+    assert len(table) == 3
+    metrics = run_metrics(headline) | run_metrics(swept, "sweep.", by_setting=True)
+    assert metrics["subhalo_detection.flux.accuracy"] == headline["accuracy"].iloc[0]
+    assert "sweep.subhalo_detection.flux.f0.3.psf0.n0-0.accuracy" in metrics and len(metrics) == 6
+    with pytest.raises(ValueError, match=r"metric key 'subhalo_detection\.flux' names two runs"):
+        run_metrics(table)  # keyed by experiment and mode alone, the sweep would overwrite the headline
+    with pytest.raises(ValueError, match="run_id appears in more than one row"):
+        accuracy_table(headline, headline)
+
+
+def test_sweep_config_validates_its_settings():
+    from glens_sim.experiments import SweepConfig
+
+    assert SweepConfig(settings={"epochs": 2}).experiment_config(TINY).epochs == 2
+    with pytest.raises(ValueError, match="epoch"):
+        SweepConfig(settings={"epoch": 2})
+    with pytest.raises(ValueError, match="channel_modes"):
+        SweepConfig(channel_modes=("velocity",))
+    with pytest.raises(ValueError, match="experiment"):
+        SweepConfig(experiment="nope")

@@ -48,3 +48,31 @@ def test_sweep_figure():
     assert len(fig.axes[0].lines) == 3  # two curves + the chance line
     with pytest.raises(ValueError, match="psf"):
         sweep_figure(t, x="psf")
+
+
+def test_figures_in_arcseconds_with_scaled_extent():
+    """Issue 12: axes on the sky (arcsec) when the source's scale is known, readable ticks."""
+    from glens_sim.sources import source_gallery_figure, source_preview_figure
+
+    scale = 17.75  # a 72-spaxel MAPS at 0.5″: (72 - 1) * 0.5 / 2
+    plain = ring_figure(_disc())
+    fig = ring_figure(_disc(), arcsec_per_unit=scale)
+    for ax in (a for a in fig.axes if a.images):
+        assert ax.get_xlabel() == "x (arcsec)" and ax.get_ylabel() == "y (arcsec)"
+        assert 2 <= len(ax.get_xticks()) <= 7
+        assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8
+    lo, hi = plain.axes[1].images[0].get_extent()[:2]
+    assert fig.axes[1].images[0].get_extent()[:2] == pytest.approx([scale * lo, scale * hi])
+    assert "″" in fig.axes[1].get_title()
+    assert plain.axes[0].get_xlabel() == "x (normalised units)"
+    for f in (horseshoe_figure(_disc(), arcsec_per_unit=scale), debug_triplet_figure(_disc(), arcsec_per_unit=scale)):
+        assert {a.get_xlabel() for a in f.axes if a.images} == {"x (arcsec)"}
+    preview = source_preview_figure(_disc(), arcsec_per_unit=scale)
+    assert preview.axes[0].get_xlabel() == "x (arcsec)" and len(preview.axes[0].get_xticks()) >= 2
+    assert preview.axes[0].images[0].get_extent()[1] == pytest.approx(scale * (1 + 1 / 31))
+    gallery = source_gallery_figure({"b": _disc(), "a": _disc()}, pd.DataFrame({"plateifu": ["a", "b"], "arcsec_per_unit": [scale, 2 * scale]}))
+    image_axes = [a for a in gallery.axes if a.images]
+    assert [a.get_title() for a in image_axes] == ["a: flux", "a: velocity", "b: flux", "b: velocity"]
+    assert image_axes[2].images[0].get_extent()[1] == pytest.approx(2 * scale * (1 + 1 / 31))
+    with pytest.raises(ValueError, match="arcsec_per_unit"):
+        ring_figure(_disc(), arcsec_per_unit=-1.0)

@@ -91,3 +91,21 @@ def test_score_table_columns_and_order():
     assert scored["lens_score"].is_monotonic_decreasing
     assert {"lens_score", "lens_tier", "lens_hard_reject", "lens_notes"} <= set(scored.columns)
     assert len(q) == len(scored) and "lens_score" not in q.columns
+
+
+def test_select_sources_is_one_rule():
+    import pandas as pd
+
+    from glens_sim.lensability import SourceSelection, select_sources
+
+    scored = pd.DataFrame({"plateifu": list("abcde"), "file": [f"{c}.fits" for c in "abcde"],
+                           "lens_tier": ["elite", "good", "borderline", "reject", "reject"],
+                           "lens_hard_reject": [False, False, False, False, True]})
+    assert list(select_sources(scored)["plateifu"]) == ["a", "b"]
+    assert list(select_sources(scored, SourceSelection(tiers=("borderline", "reject")))["plateifu"]) == ["c", "d"]
+    with pytest.raises(ValueError, match="tiers"):
+        SourceSelection(tiers=("great",))
+    with pytest.raises(ValueError, match="tier"):
+        SourceSelection(tiers=())
+    with pytest.raises(ValueError, match="lens_tier"):
+        select_sources(scored.drop(columns="lens_tier"))

@@ -140,7 +140,8 @@ def test_synthetic_gas_vs_stellar_against_astropy(synthetic):
         flux = h["EMLINE_GFLUX"].data[23].astype(float)
         ivar = h["EMLINE_GFLUX_IVAR"].data[23].astype(float)
     np.testing.assert_array_equal(gas.velocity, gvel)
-    np.testing.assert_array_equal(gas.vel_valid, (gmask & (1 << 30)) == 0)
+    # default mask: Marvin's NOCOV | UNRELIABLE | DONOTUSE
+    np.testing.assert_array_equal(gas.vel_valid, (gmask & (1 | 1 << 5 | 1 << 30)) == 0)
     np.testing.assert_array_equal(gas.flux, flux)
     np.testing.assert_array_equal(gas.flux_ivar, ivar)
     np.testing.assert_array_equal(star.velocity, svel)
@@ -224,3 +225,55 @@ def test_bad_arguments(hand_made):
         read_maps(hand_made, velocity="dark")
     with pytest.raises(ValueError, match="mask mode"):
         read_maps(hand_made, mask="none")
+
+
+def _edited(src: Path, dst: Path, edit) -> Path:
+    with fits.open(src) as hdul:
+        hdul = fits.HDUList([h.copy() for h in hdul])
+    edit(hdul)
+    hdul.writeto(dst)
+    return dst
+
+
+def test_swapped_channel_names_in_one_extension(hand_made, tmp_path):
+    """Issue 12: Hα and [N II] 6585 swapped in EMLINE_GFLUX_IVAR only → an error naming the file
+    and the extension (each extension resolved alone would read another line's IVAR)."""
+    def swap(hdul):
+        hdr = hdul["EMLINE_GFLUX_IVAR"].header
+        hdr["C24"], hdr["C25"] = hdr["C25"], hdr["C24"]
+
+    path = _edited(hand_made, tmp_path / "manga-7-1-MAPS.fits", swap)
+    with pytest.raises(MapsFormatError, match=r"manga-7-1-MAPS\.fits.*EMLINE_GFLUX_IVAR.*Ha-6564"):
+        read_maps(path)
+
+    def swap_velocity(hdul):
+        for name in ("EMLINE_GVEL", "EMLINE_GVEL_IVAR", "EMLINE_GVEL_MASK"):
+            hdr = hdul[name].header
+            hdr["C24"], hdr["C25"] = hdr["C25"], hdr["C24"]
+
+    path = _edited(hand_made, tmp_path / "manga-7-2-MAPS.fits", swap_velocity)
+    with pytest.raises(MapsFormatError, match=r"manga-7-2-MAPS\.fits.*EMLINE_GVEL"):
+        read_maps(path)
+
+
+def test_velocity_fill_value_and_negative_ivar(hand_made, tmp_path):
+    def huge(hdul):
+        hdul["EMLINE_GVEL"].data[23, 4, 5] = 1e30
+
+    path = _edited(hand_made, tmp_path / "manga-7-3-MAPS.fits", huge)
+    with pytest.raises(MapsFormatError, match=r"manga-7-3-MAPS\.fits.*EMLINE_GVEL.*row 4, col 5.*1e\+30"):
+        read_maps(path)
+
+    def negative(hdul):
+        hdul["EMLINE_GFLUX_IVAR"].data[23, 2, 3] = -0.5
+
+    path = _edited(hand_made, tmp_path / "manga-7-4-MAPS.fits", negative)
+    with pytest.raises(MapsFormatError, match=r"manga-7-4-MAPS\.fits.*EMLINE_GFLUX_IVAR.*negative.*row 2, col 3"):
+        read_maps(path)
+
+
+def test_html_page_saved_as_fits_gz(tmp_path):
+    page = tmp_path / "manga-7-5-MAPS-HYB10-MILESHC-MASTARHC2.fits.gz"
+    page.write_text("<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n")
+    with pytest.raises(MapsFormatError, match=r"manga-7-5-MAPS.*not a FITS file.*DOCTYPE"):
+        read_maps(page)

@@ -217,3 +217,146 @@ def test_cuda_matches_cpu():
         for a, b in zip(cpu, gpu):
             assert b.device.type == "cuda"
             torch.testing.assert_close(b.cpu(), a, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hessian (issue 7 §1) and autograd / float32 faults (issue 12)
+# ---------------------------------------------------------------------------------------------
+from lenstronomy.LensModel.Profiles.epl import EPL  # noqa: E402
+
+from glens_sim.profiles import hessian  # noqa: E402
+
+
+def _hessian_reference(name, kwargs, x, y):
+    """lenstronomy's hessian. Its SIE hessian is a one-sided 1e-10 finite difference (~1e-5
+    relative error), so the SIE reference is its analytic EPL at gamma = 2 (the same lens,
+    without the 1e-10 core smoothing)."""
+    if name == "SIE":
+        with np.errstate(invalid="ignore", divide="ignore"):  # EPL is 0/0 at its centre
+            return EPL().hessian(x, y, gamma=2.0, **kwargs)
+    return LensModel([name]).hessian(x, y, [kwargs])
+
+
+@pytest.mark.parametrize(("name", "kwargs"), list(_cases()))
+def test_hessian_matches_lenstronomy(name, kwargs):
+    x, y = _points(2000, seed=4)
+    ref = np.array(_hessian_reference(name, kwargs, x, y))
+    away = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0)) > 1e-2
+    if "Rs" in kwargs:  # lenstronomy's NFW forms are 0/0 at R -> Rs (see above)
+        X = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0))
+        away &= np.abs(X / kwargs["Rs"] - 1) > 1e-4
+    scale = np.max(np.abs(ref[:, away]), axis=0)
+    for inputs in ((x, y), (torch.from_numpy(x), torch.from_numpy(y))):
+        ours = np.array([np.asarray(h) * np.ones_like(x) for h in hessian(name, *inputs,
+                                                                           **kwargs)])
+        assert np.max(np.abs(ours - ref)[:, away] / scale) < 1e-6
+    if name == "SIE":  # and loosely against lenstronomy's own finite-difference SIE hessian
+        fd = np.array(LensModel(["SIE"]).hessian(x, y, [kwargs]))
+        assert np.median(np.abs(ours - fd)[:, away] / scale) < 1e-4
+
+
+@pytest.mark.parametrize("kwargs", CASES["SIE"], ids=[str(i) for i in range(len(CASES["SIE"]))])
+def test_sie_hessian_is_the_derivative_of_its_deflection(kwargs):
+    x, y = _points(500, seed=5)
+    far = np.hypot(x - kwargs.get("center_x", 0.0), y - kwargs.get("center_y", 0.0)) > 0.05
+    x, y, h = x[far], y[far], 1e-5
+    f_xx, f_xy, f_yx, f_yy = hessian("SIE", x, y, **kwargs)
+    (axp, ayp), (axm, aym) = (deflection("SIE", x + h, y, **kwargs),
+                              deflection("SIE", x - h, y, **kwargs))
+    (bxp, byp), (bxm, bym) = (deflection("SIE", x, y + h, **kwargs),
+                              deflection("SIE", x, y - h, **kwargs))
+    scale = np.abs(f_xx) + np.abs(f_yy)
+    for ours, fd in ((f_xx, (axp - axm) / 2 / h), (f_xy, (bxp - bxm) / 2 / h),
+                     (f_yx, (ayp - aym) / 2 / h), (f_yy, (byp - bym) / 2 / h)):
+        assert np.max(np.abs(ours - fd) / scale) < 1e-6
+
+
+def test_sie_gradient_is_finite_and_right_for_a_round_lens():
+    """Issue 12: d(alpha_x + alpha_y)/d(e1, e2) of a round SIE (theta_E = 1) at (0.3, 0.2) was
+    NaN; central finite differences of lenstronomy's SIE give (-0.0071, -0.4978)."""
+    h = 1e-5
+    x, y = np.array([0.3]), np.array([0.2])
+
+    def ref(e1, e2):
+        ax, ay = LensModel(["SIE"]).alpha(x, y, [dict(theta_E=1.0, e1=e1, e2=e2)])
+        return float(ax[0] + ay[0])
+
+    fd = [(ref(h, 0) - ref(-h, 0)) / (2 * h), (ref(0, h) - ref(0, -h)) / (2 * h)]
+    assert fd == pytest.approx([-0.0071, -0.4978], abs=1e-4)
+    for dtype, tol in ((torch.float64, 1e-7), (torch.float32, 1e-4)):
+        e = torch.zeros(2, dtype=dtype, requires_grad=True)
+        ax, ay = deflection("SIE", torch.tensor(x, dtype=dtype), torch.tensor(y, dtype=dtype),
+                            theta_E=1.0, e1=e[0], e2=e[1])
+        (ax + ay).sum().backward()
+        np.testing.assert_allclose(e.grad.numpy(), fd, atol=tol)
+        # the value with gradients on is the round lens (SIS) itself
+        np.testing.assert_allclose([float(ax.detach()[0]), float(ay.detach()[0])],
+                                   np.array([0.3, 0.2]) / np.hypot(0.3, 0.2), rtol=1e-6)
+    # the hessian and convergence too
+    e = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    total = sum(hessian("SIE", xt, yt, theta_E=1.0, e1=e[0], e2=e[1])) + convergence(
+        "SIE", xt, yt, theta_E=1.0, e1=e[0], e2=e[1])
+    total.sum().backward()
+    assert torch.isfinite(e.grad).all()
+
+    def h_ref(e1, e2):  # analytic EPL (gamma = 2) hessian; kappa = (f_xx + f_yy)/2
+        f_xx, f_xy, f_yx, f_yy = (float(v[0]) for v in EPL().hessian(x, y, 1.0, 2.0, e1, e2))
+        return f_xx + f_xy + f_yx + f_yy + (f_xx + f_yy) / 2
+
+    fd_h = [(h_ref(1e-4, 0) - h_ref(-1e-4, 0)) / 2e-4, (h_ref(0, 1e-4) - h_ref(0, -1e-4)) / 2e-4]
+    np.testing.assert_allclose(e.grad.numpy(), fd_h, atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [("SIS", dict(theta_E=0.8)),
+                                              ("SIE", dict(theta_E=0.8, e1=0.2, e2=-0.1)),
+                                              ("NFW", dict(Rs=0.8, alpha_Rs=0.3)),
+                                              ("TNFW", dict(Rs=0.8, alpha_Rs=0.3, r_trunc=2.0)),
+                                              ("SHEAR", dict(gamma1=0.05, gamma2=-0.02))])
+def test_autograd_is_finite_and_matches_finite_differences(name, kwargs):
+    """Gradients w.r.t. position and every keyword: finite everywhere tried (including the
+    centre of NFW/TNFW, where they are not smooth), equal to central differences where the
+    function is smooth — at R = Rs exactly, off-axis and near the centre."""
+    points = [(0.8, 0.0), (0.0, -0.8), (0.3, 0.5), (0.05, 0.1)]
+    if name != "SIS" and name != "SIE":
+        points.append((0.0, 0.0))
+    for px, py in points:
+        for fn in (lambda *a, **k: sum(deflection(*a, **k)), convergence,
+                   lambda *a, **k: sum(hessian(*a, **k))):
+            if name == "SHEAR" and fn is convergence:
+                continue
+            params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+                      for k, v in kwargs.items()}
+            pos = torch.tensor([px, py], dtype=torch.float64, requires_grad=True)
+            fn(name, pos[0], pos[1], **params).backward()
+            grads = [pos.grad] + [params[k].grad for k in kwargs]
+            assert all(g is not None and torch.isfinite(g).all() for g in grads), (name, px)
+            if (px, py) == (0.0, 0.0):
+                continue
+            h = 1e-6
+
+            def f(dxy=(0.0, 0.0), key=None, step=0.0):
+                kw = dict(kwargs)
+                if key is not None:
+                    kw[key] = kw[key] + step
+                return float(np.asarray(fn(name, np.array([px + dxy[0]]),
+                                           np.array([py + dxy[1]]), **kw)).sum())
+
+            fd_pos = [(f((h, 0)) - f((-h, 0))) / (2 * h), (f((0, h)) - f((0, -h))) / (2 * h)]
+            np.testing.assert_allclose(pos.grad.numpy(), fd_pos, rtol=1e-5, atol=1e-5)
+            for k in kwargs:
+                fd = (f(key=k, step=h) - f(key=k, step=-h)) / (2 * h)
+                assert float(params[k].grad) == pytest.approx(fd, rel=1e-5, abs=1e-5), (name, k)
+
+
+@pytest.mark.parametrize("name", ["NFW", "TNFW"])
+def test_float32_convergence_keeps_1e6_precision(name):
+    """Issue 12: NFW convergence from float32 had 7.4e-3 relative error at R = 2e-7 Rs and 5e-5
+    at R = 1.02 Rs; now it is evaluated in float64 like TNFW."""
+    kwargs = dict(Rs=0.8, alpha_Rs=0.3) | ({"r_trunc": 2.0} if name == "TNFW" else {})
+    R = 0.8 * np.array([2e-7, 1e-4, 0.5, 0.999, 1.0, 1.02, 3.0])
+    ref = convergence(name, R, np.zeros_like(R), **kwargs)
+    ours = convergence(name, torch.tensor(R, dtype=torch.float32), torch.zeros(R.size), **kwargs)
+    assert ours.dtype == torch.float32
+    # float32 inputs round R itself by 6e-8 relative: the result is as good as the input
+    np.testing.assert_allclose(ours.numpy(), ref, rtol=2e-6)

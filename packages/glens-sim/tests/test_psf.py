@@ -112,3 +112,63 @@ def test_bad_inputs():
         convolve(torch.zeros(1, 1, 4, 4), torch.ones(4))
     with pytest.raises(ValueError, match="padding"):
         convolve(torch.zeros(1, 1, 4, 4), torch.ones(3), "wrap")
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-sample, per-band kernels (B, C, k, k) and linear convolution (issue 7 §1)
+# ---------------------------------------------------------------------------------------------
+from scipy import signal  # noqa: E402
+
+from glens_sim.psf import convolve_linear, gaussian_kernels, moffat_kernels  # noqa: E402
+
+
+def test_batched_kernels_are_normalised_with_the_requested_fwhm():
+    fwhm = torch.tensor([[1.0, 1.3, 1.6], [0.9, 1.2, 2.0]], dtype=torch.float64)
+    pix = 0.262
+    for make in (moffat_kernels, gaussian_kernels):
+        k = make(fwhm, pix, 41)
+        assert k.shape == (2, 3, 41, 41) and k.dtype == torch.float64
+        np.testing.assert_allclose(k.sum(dim=(-2, -1)).numpy(), 1.0, rtol=1e-12)
+    # Moffat entries equal the single-kernel function (same FWHM in pixels, beta)
+    k = moffat_kernels(fwhm, pix, 41, beta=3.5)
+    single = moffat_kernel(float(fwhm[1, 2]) / pix, 3.5, radius=20)
+    np.testing.assert_allclose(k[1, 2].numpy(), single.numpy(), rtol=1e-12)
+    # Gaussian: half maximum at FWHM/2 along an axis (FWHM = 4 px exactly here)
+    g = gaussian_kernels(torch.tensor([[4 * pix]], dtype=torch.float64), pix, 21)[0, 0]
+    assert float(g[10, 12] / g[10, 10]) == pytest.approx(0.5, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fft", "direct", "auto"])
+def test_linear_convolution_equals_scipy_fftconvolve_same(method):
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.normal(size=(2, 3, 24, 20)))
+    kernels = torch.from_numpy(rng.uniform(size=(2, 3, 9, 9)))
+    out = convolve_linear(images, kernels, method)
+    assert out.shape == images.shape
+    for b in range(2):
+        for c in range(3):
+            ref = signal.fftconvolve(images[b, c].numpy(), kernels[b, c].numpy(), mode="same")
+            np.testing.assert_allclose(out[b, c].numpy(), ref, atol=1e-12)
+
+
+def test_linear_convolution_never_wraps_around():
+    """A point source at the left edge spreads light only inwards (circular FFT would put it on
+    the right edge); the flux that leaves the stamp is lost, not folded back."""
+    img = torch.zeros(1, 1, 16, 16, dtype=torch.float64)
+    img[0, 0, 8, 0] = 1.0
+    k = moffat_kernels(torch.tensor([[1.3]], dtype=torch.float64), 0.262, 11)
+    for method in ("fft", "direct"):
+        out = convolve_linear(img, k, method)
+        assert float(out[0, 0, :, -5:].abs().max()) < 1e-15
+        assert 0.5 < float(out.sum()) < 1.0
+
+
+def test_linear_convolution_errors():
+    with pytest.raises(ValueError, match="share"):
+        convolve_linear(torch.zeros(2, 3, 8, 8), torch.zeros(2, 2, 3, 3))
+    with pytest.raises(ValueError, match="odd"):
+        convolve_linear(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 4, 4))
+    with pytest.raises(ValueError, match="size"):
+        moffat_kernels(torch.ones(1, 1), 0.262, 10)
+    with pytest.raises(ValueError, match=r"\(B, C\)"):
+        gaussian_kernels(torch.ones(3), 0.262)

@@ -22,6 +22,9 @@ from glens_sim.quality import (
 from glens_sim.synthetic import SyntheticGalaxy, make_synthetic_sample, synthetic_hdulist, write_synthetic_maps
 
 DONOTUSE = 1 << 30
+UNRELIABLE = 1 << 5
+#: the default mask: Marvin's NOCOV | UNRELIABLE | DONOTUSE
+DEFAULT_MASK = 1 | UNRELIABLE | DONOTUSE
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +62,8 @@ def test_quality_row_against_direct_fits_reading(sample):
         fm = h["EMLINE_GFLUX_MASK"].data[23]
         v = h["EMLINE_GVEL"].data[23].astype(float)
         vm = h["EMLINE_GVEL_MASK"].data[23]
-    F = np.where(fm & DONOTUSE, np.nan, f)
-    V = np.where(vm & DONOTUSE, np.nan, v)
+    F = np.where(fm & DEFAULT_MASK, np.nan, f)
+    V = np.where(vm & DEFAULT_MASK, np.nan, v)
     both = np.isfinite(F) & np.isfinite(V)
     assert row["flux_max"] == pytest.approx(np.nanmax(F))
     assert row["flux_mean"] == pytest.approx(np.nanmean(F))
@@ -148,3 +151,27 @@ def test_all_masked_map_is_flagged_not_nan_crash(tmp_path):
     row = table.iloc[0]
     assert row["status"].startswith("EMPTY") and str(path) in row["status"]
     assert not row["usable"] and row["n_valid_spaxels"] == 0 and np.isnan(row["vel_grad"])
+
+
+def test_one_unreliable_spaxel_cannot_turn_a_reject_into_an_elite_candidate(tmp_path):
+    """Issue 12: a faint galaxy (flux_max < 50, a hard reject) with one Hα spaxel of 75,806
+    flagged UNRELIABLE (bit 5). The default mask drops it, as Marvin does; keeping it (the old
+    ``donotuse`` default) makes the galaxy an elite candidate. The table states the mask."""
+    from glens_sim.lensability import score_table
+
+    hdul = synthetic_hdulist(SyntheticGalaxy(plateifu="8400-12701", flux_peak=35.0, clump_amp=0.3), seed=0)
+    flux, mask = hdul["EMLINE_GFLUX"].data, hdul["EMLINE_GFLUX_MASK"].data
+    clean = np.argwhere(mask[23] == 0)
+    row, col = clean[len(clean) // 2]
+    flux[23, row, col] = 75806.0
+    mask[23, row, col] |= UNRELIABLE
+    path = tmp_path / "manga-8400-12701-MAPS.fits"
+    hdul.writeto(path)
+
+    default = score_table(quality_table([path], progress=False)).iloc[0]
+    assert default["mask_mode"] == "unreliable" and default["mask_bits"] == "NOCOV|UNRELIABLE|DONOTUSE"
+    assert default["flux_max"] < 50 and default["lens_hard_reject"] and default["lens_tier"] == "reject"
+    assert "flux_max" in default["lens_notes"]
+    lenient = score_table(quality_table([path], progress=False, mask="donotuse")).iloc[0]
+    assert lenient["mask_bits"] == "DONOTUSE" and lenient["flux_max"] == 75806.0
+    assert lenient["lens_tier"] == "elite"  # the fault the default mask prevents

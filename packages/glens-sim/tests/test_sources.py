@@ -20,7 +20,6 @@ from glens_sim.sources import (
     resample,
     save_source_preview,
     save_source_tensor,
-    stack_sources,
 )
 from glens_sim.synthetic import SyntheticGalaxy, write_synthetic_maps
 
@@ -112,7 +111,6 @@ def test_files_round_trip(maps, tmp_path):
     np.save(bad, np.full((2, 4, 4), np.nan, np.float32))
     with pytest.raises(SourceError, match="bad.npy"):
         load_source_tensor(bad)
-    assert stack_sources([src, src]).shape == (2, 2, 64, 64)
 
 
 def test_build_source_tensors_reports_bad_files(maps, tmp_path):

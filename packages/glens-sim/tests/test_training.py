@@ -124,3 +124,25 @@ def test_checkpoint_roundtrip(tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
     with pytest.raises(ValueError, match="in_channels"):
         make_checkpoint(model.state_dict(), {})
+
+
+def test_checkpoint_format_on_file_objects():
+    """One definition of the format: write_checkpoint/read_checkpoint work on any binary file."""
+    import io
+
+    from glens_sim.training import read_checkpoint, write_checkpoint
+
+    model = build_cnn(1, seed=0)
+    buffer = io.BytesIO()
+    write_checkpoint({"state_dict": model.state_dict(), "meta": {"in_channels": 1}}, buffer)
+    buffer.seek(0)
+    back = read_checkpoint(buffer)
+    assert back["meta"] == {"in_channels": 1}
+    assert all(torch.equal(back["state_dict"][k], v) for k, v in model.state_dict().items())
+    with pytest.raises(ValueError, match="state_dict, meta"):
+        write_checkpoint({"state_dict": {}}, io.BytesIO())
+    evil = io.BytesIO()
+    torch.save({"state_dict": {}, "meta": {"x": object()}}, evil)
+    evil.seek(0)
+    with pytest.raises(ValueError, match="not a readable"):
+        read_checkpoint(evil)

@@ -12,13 +12,13 @@ import scipy.optimize
 import scipy.special
 
 from rs_ilg.bench1d import (
-    Bench1DConfig, baseline_table, compare_modes, huber_mean, n_scale_analytic, run_bench1d, run_mond,
-    run_pure_global, summary_stats,
+    Bench1DConfig, baseline_table, huber_mean, n_scale_analytic, run_bench1d, run_mond, run_pure_global,
 )  # fmt: skip
 from rs_ilg.constants import A0_SI, ALPHA
 from rs_ilg.kernels1d import g_bar_si, mond_nu, mond_velocity, w_graph
 from rs_ilg.master import baryonic_velocity, subset_names
 from rs_ilg.modes import ModeConfig
+from rs_ilg.report import summarise_runs, summary_stats
 
 RTOL = 1e-6
 COMPAT = ModeConfig.compat()
@@ -185,7 +185,8 @@ def test_corrected_mode_baselines_on_same_points(master_corrected, master_compat
     assert np.any(baryonic_velocity(g_k, mode) < baryonic_velocity(g_c, COMPAT) - 1e-9)
     runs = {"compat/time": run_bench1d(master_compat, COMPAT, Bench1DConfig(), names156, progress=False),
             "corrected/time": res}  # fmt: skip
-    cmp = compare_modes(runs).set_index("run")
+    cmp = summarise_runs(pd.concat([baseline_table(r.points).assign(run=k) for k, r in runs.items()]),
+                         by=("run",)).set_index("run")
     assert cmp.loc["compat/time", "n_galaxies"] == 156 and cmp.loc["corrected/time", "n_galaxies"] == len(names)
     assert np.isfinite(cmp.to_numpy(float)).all()
 
@@ -211,3 +212,31 @@ def test_mond_velocity_limits():
 def test_mond_recheck_all_175(master_compat, reference_dir):
     res = run_mond(master_compat, COMPAT, None, progress=False)
     assert_matches(res.per_galaxy, pd.read_csv(reference_dir / "rotation_benchmark_1d" / "mond_recheck.csv"))
+
+
+def test_mond_at_the_limit_of_its_interpolating_function_drops_no_point(master_corrected):
+    """Issue 12: UGC01281 has signed V_bar^2 <= 0 at r = 0.08 and 0.23 kpc; the standard nu used to give
+    v_MOND = NaN there and silently score 23 of 25 points. v_MOND -> 0 is the limit (g_bar -> 0)."""
+    mode = ModeConfig.corrected()
+    g = master_corrected["UGC01281"]
+    v_bar = baryonic_velocity(g, mode)
+    assert g.n_points == 25 and np.count_nonzero(v_bar == 0) >= 2
+    for nu in ("simple", "standard", "fb"):
+        res = run_mond(master_corrected, mode, ["UGC01281"], nu=nu, beam_kpc={"UGC01281": 0.05}, progress=False)
+        assert int(res.per_galaxy["N"].iloc[0]) == 25, nu
+        assert np.isfinite(res.points["v_model"]).all() and (res.points.loc[v_bar == 0, "v_model"] == 0).all()
+        assert (res.points["excluded_because"] == "").all()
+    y = np.array([0.0, 1e-320, 1e-200, 1e-3, 1.0, 1e3, 1e200])
+    for variant in ("simple", "standard"):
+        nu = mond_nu(y, variant, distinct=True)
+        assert np.isfinite(nu).all() and (np.diff(nu) <= 0).all() and nu[-1] == pytest.approx(1.0)
+    # the standard nu against its closed form where the naive formula does not overflow
+    yy = np.array([1e-3, 0.5, 2.0, 50.0])
+    np.testing.assert_allclose(mond_nu(yy, "standard", distinct=True), np.sqrt(0.5 + np.sqrt(0.25 + yy**-2.0)), rtol=1e-14)
+
+
+def test_points_outside_the_scored_set_say_why(master_compat, names156):
+    res = run_bench1d(master_compat, COMPAT, Bench1DConfig(), names156[:5], progress=False)
+    pts = res.points
+    assert set(pts.loc[~pts["evaluated"], "excluded_because"]) == {"inside the inner mask (r < b)"}
+    assert (pts.loc[pts["evaluated"], "excluded_because"] == "").all()

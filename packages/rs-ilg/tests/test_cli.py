@@ -102,3 +102,29 @@ def test_entry_point_help():
     cmd = [exe] if exe else [sys.executable, "-m", "rs_ilg.cli"]
     r = subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True)
     assert "bench1d" in r.stdout and "mond" in r.stdout
+
+
+def test_run3d_writes_each_galaxy_when_done_and_a_rerun_skips_what_is_complete(tmp_path, capsys):
+    out = tmp_path / "o"
+    base = ["run3d", "--mock", "8", "--subset", "all", "--nx", "16", "--jobs", "1", "--out-dir", str(out), "--no-progress"]
+    assert main([*base, "--limit", "3"]) == 0
+    first = pd.read_csv(out / "run_details.csv")
+    assert len(first) == 3 and all((out / f"{g}_3d_proxy.json").is_file() for g in first.galaxy)
+    stamp = {g: (out / f"{g}_3d_proxy.csv").stat().st_mtime_ns for g in first.galaxy}
+    capsys.readouterr()
+    assert main([*base, "--limit", "5"]) == 0
+    assert "3 galaxies already complete" in capsys.readouterr().out
+    second = pd.read_csv(out / "run_details.csv")
+    assert len(second) == 5 and second.galaxy.tolist()[:3] == first.galaxy.tolist()
+    np.testing.assert_allclose(second.chi2_over_N[:3], first.chi2_over_N)
+    assert {g: (out / f"{g}_3d_proxy.csv").stat().st_mtime_ns for g in first.galaxy} == stamp  # not rerun
+    assert main([*base, "--limit", "5", "--ml-disk", "0.8"]) == 0  # other settings: nothing is reused
+    assert "already complete" not in capsys.readouterr().out
+
+
+def test_dtype_auto_uses_float32_only_where_solves_converge(tmp_path):
+    from rs_ilg.cli.grid import _dtype
+    from rs_ilg.modes import ModeConfig
+
+    assert _dtype("auto", ModeConfig.compat()) == "float64" and _dtype("auto", ModeConfig.corrected()) == "float32"
+    assert _dtype("float64", ModeConfig.corrected()) == "float64"

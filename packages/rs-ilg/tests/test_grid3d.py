@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rs_ilg.features import read_features
 from rs_ilg.master import subset_names
 from rs_ilg.modes import ModeConfig
 from rs_ilg.runners import GridRunConfig, feature_permutation, run_grid
@@ -45,8 +46,10 @@ def base3d(master_compat, ablation_names):
                     progress=False).summary
 
 
-def _run(master, names, mode=COMPAT, **kw):
-    return run_grid(master, mode, GridRunConfig.run3d(anisotropic=True, **kw), subset=names, progress=False).summary
+def _run(master, names, mode=COMPAT, features_root=None, **kw):
+    features = None if features_root is None else read_features(features_root, names)
+    return run_grid(master, mode, GridRunConfig.run3d(anisotropic=True, **kw), subset=names, progress=False,
+                    features=features).summary
 
 
 def test_compat_features_gext_and_permutation_are_noops(master_compat, ablation_names, base3d, reference_dir):

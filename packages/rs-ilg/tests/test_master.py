@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from rs_ilg.master import (
+    Master,
     MissingGalaxyError, baryonic_v2, build_master, master_to_frame, select, subset_names,
 )  # fmt: skip
 from rs_ilg.modes import ModeConfig
@@ -95,5 +96,22 @@ def test_mode_config_round_trip():
     assert ModeConfig.from_dict(c.to_dict()) == c and ModeConfig.from_name("compat") == ModeConfig.compat()
     with pytest.raises(ValueError):
         ModeConfig.from_name("fast")
-    with pytest.raises(ValueError, match="unknown ModeConfig fields"):
+    with pytest.raises(ValueError, match="nope"):
         ModeConfig.from_dict({"nope": 1})
+    with pytest.raises(ValueError, match="cg_stop"):  # literals and ranges are checked when built
+        ModeConfig.compat(cg_stop="sometimes")
+    with pytest.raises(ValueError, match="cg_tol"):
+        ModeConfig.corrected(cg_tol=-1.0)
+
+
+def test_master_table_round_trip(master_corrected, tmp_path):
+    """The master's one-table form survives parquet: galaxies, arrays, scalars, mode and skipped."""
+    path = tmp_path / "master.parquet"
+    master_corrected.to_table().to_parquet(path)
+    back = Master.from_table(pd.read_parquet(path))
+    assert list(back) == list(master_corrected) and back.mode == master_corrected.mode
+    assert back.sigma0_median == master_corrected.sigma0_median
+    for name in ("NGC3198", "DDO154"):
+        a, b = master_corrected[name], back[name]
+        np.testing.assert_array_equal(a.v_gas, b.v_gas)
+        assert (a.R_d_kpc, a.q_flag, a.dwarf_sigma0, a.R_d_source) == (b.R_d_kpc, b.q_flag, b.dwarf_sigma0, b.R_d_source)

@@ -18,7 +18,9 @@ def _curve():
 
 
 def _labels(ax):
-    return [t.get_text() for t in ax.get_legend().get_texts()]
+    """Legend texts of ``ax``, or of its figure's legend when the legend sits outside the axes."""
+    leg = ax.get_legend() or ax.figure.legends[0]
+    return [t.get_text() for t in leg.get_texts()]
 
 
 def test_rotation_curve_figure_lines_and_labels(tmp_path):
@@ -77,3 +79,39 @@ def test_trend_figure_and_quicklook():
     assert _labels(fig.axes[0]) == ["ILG", "Newtonian (K=1)", "MOND"]
     q = plots.pilot_quicklook(np.ones((8, 8)), np.zeros((8, 8)), "G", placeholder=True)
     assert sum(len(ax.images) for ax in q.axes) == 2 and "PLACEHOLDER" in q._suptitle.get_text()
+
+
+def test_runs_chi2_figure_shows_the_headline_1d_run_and_keeps_legends_off_the_data():
+    rng = np.random.default_rng(1)
+    rows = []
+    for mode in ("compat", "corrected"):
+        for run, scale in (("1d_time", 2.0), ("1d_accel", 1.0), ("3d", 1.5)):
+            rows.append(pd.DataFrame({"mode": mode, "run": run, "galaxy": [f"G{i}" for i in range(20)], "N": 10,
+                                      "chi2_over_N": rng.lognormal(scale, 0.3, 20),
+                                      "chi2_over_N_newton": rng.lognormal(2.5, 0.3, 20),
+                                      "chi2_over_N_mond": rng.lognormal(0.5, 0.3, 20)}))  # fmt: skip
+    fig = plots.runs_chi2_figure(pd.concat(rows, ignore_index=True))
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(lb.startswith("compat: ILG accel kernel (1D)") for lb in labels)  # the best 1D kernel
+    assert len(labels) == 8 and all(ax.get_legend() is None for ax in fig.axes)
+
+
+def test_ablation_figure_shows_changes_against_the_baseline():
+    table = pd.DataFrame({
+        "mode": ["compat"] * 3, "variant": ["baseline", "const_sigma", "d_to_i"],
+        "rel_change_median_vs_baseline": [0.0, 2.5, 7e-4],
+    })  # fmt: skip
+    fig = plots.ablation_figure(table)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["constant σ = 10 km/s", "diffusion D → identity"]
+    assert ax.get_xscale() == "symlog"
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths == pytest.approx([0.07, 250.0])  # percent; the tiny change stays visible on the symlog axis
+
+
+def test_rotation_curve_panels_span_the_sample():
+    pts = pd.DataFrame({"galaxy": [f"G{i:02d}" for i in range(30)], "r_kpc": 1.0, "v_obs": np.arange(30.0)[::-1],
+                        "e_v": 1.0, "v_baryon": 1.0, "v_model": 1.0})  # fmt: skip
+    assert plots.spanning_galaxies(pts, 4) == ["G29", "G19", "G10", "G00"]  # slowest to fastest rotator
+    fig = plots.rotation_curves_grid(pts, max_panels=4)
+    assert "4 of 30 galaxies at evenly spaced ranks of max V_obs" in fig._suptitle.get_text()

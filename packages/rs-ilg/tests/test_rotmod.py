@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import numpy as np
@@ -105,3 +106,50 @@ def test_dir_skip_records_bad_files(tmp_path):
 def test_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_rotmod_dir(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("encode", [
+    lambda t: b"\xef\xbb\xbf" + t.encode(),                     # UTF-8 with a byte-order mark
+    lambda t: t.replace("\n", "\r\n").encode(),                 # Windows line endings
+    lambda t: t.replace("\n", "\r").encode(),                   # classic Mac line endings
+    lambda t: t.encode("utf-16"),                               # UTF-16 with its BOM
+])  # fmt: skip
+def test_common_encodings_and_line_endings_read_the_same(tmp_path, encode):
+    """Issue 12: a rotmod file saved with a UTF-8 BOM failed with "expected 8 columns, found 5" at line 1."""
+    text = "# Distance = 10.0 Mpc\n# Rad Vobs\n0.5\t20.0\t2.0\t5.0\t10.0\t0.0\t1.0\t0.0\n1.0\t30.0\t2.0\t6.0\t12.0\t0.0\t0.5\t0.0\n"
+    plain = parse_rotmod_text(text, "G_rotmod.dat")
+    f = tmp_path / "G_rotmod.dat"
+    f.write_bytes(encode(text))
+    for got in (read_rotmod(f), read_rotmod_dir(tmp_path)["G"]):
+        assert got.distance_mpc == 10.0
+        np.testing.assert_array_equal(got.to_frame().to_numpy(), plain.to_frame().to_numpy())
+
+
+def test_undecodable_file_names_its_encoding(tmp_path):
+    f = tmp_path / "G_rotmod.dat"
+    f.write_bytes(b"# Distance = 10 Mpc\n0.5\t20\t2\t5\t10\t0\t1\t0 \xe9\xff\n")
+    with pytest.raises(RotmodFormatError, match=r"G_rotmod.dat: not UTF-8 text \(byte offset 40"):
+        read_rotmod(f)
+
+
+@pytest.mark.parametrize("row,line,what", [
+    ("0.5\t20.0\t2.0\t5.0\t-10.0\t0.0\t1.0\t0.0", 3, "Vdisk = -10 must be >= 0"),
+    ("0.5\t1e30\t2.0\t5.0\t10.0\t0.0\t1.0\t0.0", 3, "Vobs = 1e+30 km/s exceeds 1000 km/s"),
+    ("0.5\t20.0\t2.0\t5.0\t10.0\t-1.0\t1.0\t0.0", 3, "Vbul = -1 must be >= 0"),
+])  # fmt: skip
+def test_physical_range_errors_name_file_line_and_column(row, line, what):
+    text = f"# Distance = 10.0 Mpc\n0.2\t10.0\t2.0\t5.0\t10.0\t0.0\t1.0\t0.0\n{row}\n"
+    with pytest.raises(RotmodFormatError, match=re.escape(f"G_rotmod.dat:{line}: {what}")):
+        parse_rotmod_text(text, "G_rotmod.dat")
+    dropped = parse_rotmod_text(text, "G_rotmod.dat", bad_rows="drop").dropped_rows
+    assert dropped["line"].tolist() == [line] and what in dropped["reason"].iloc[0]
+
+
+def test_unsorted_or_duplicated_radii_and_bad_distance_are_errors():
+    base = "0.5\t20.0\t2.0\t5.0\t10.0\t0.0\t1.0\t0.0\n"
+    with pytest.raises(RotmodFormatError, match=r"G_rotmod.dat:3: column Rad: 0.5 kpc is not greater .* \(line 2\)"):
+        parse_rotmod_text("# Distance = 1 Mpc\n" + base + base, "G_rotmod.dat")
+    with pytest.raises(RotmodFormatError, match="G_rotmod.dat:3: column Rad: 0.2 kpc"):
+        parse_rotmod_text("# Distance = 1 Mpc\n" + base + base.replace("0.5", "0.2", 1), "G_rotmod.dat")
+    with pytest.raises(RotmodFormatError, match=r"G_rotmod.dat:1: Distance = -3 Mpc must be > 0"):
+        parse_rotmod_text("# Distance = -3 Mpc\n" + base, "G_rotmod.dat")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from rs_ilg.mock import write_mock_sparc
 from rs_ilg.table import TableFormatError, format_sparc_table, parse_sparc_table_text, read_sparc_table
 
 
@@ -46,3 +49,16 @@ def test_short_row(tmp_path):
     p.write_text("-" * 20 + "\nG1 10 3.0 0.2 2\n")
     with pytest.raises(TableFormatError, match=r"short.mrt:2: expected at least 18 fields"):
         read_sparc_table(p)
+
+
+@pytest.mark.parametrize("column,value,what", [("D", "-3.00", "must be > 0"), ("Rdisk", "-1.00", "must be >= 0"),
+                                               ("Q", "7", "is not a SPARC quality flag")])  # fmt: skip
+def test_physical_range_errors_name_file_line_and_column(tmp_path, column, value, what):
+    rot_dir, table = write_mock_sparc(tmp_path / "in", 3, 0)
+    df = read_sparc_table(table)
+    df.loc[df.index[1], column] = float(value) if column != "Q" else int(value)
+    bad = tmp_path / "bad.mrt"
+    bad.write_text(format_sparc_table(df))
+    line = next(i for i, ln in enumerate(bad.read_text().splitlines(), 1) if ln.split()[:1] == [df.index[1]])
+    with pytest.raises(TableFormatError, match=rf"bad.mrt:{line}: column {re.escape(column)}: .* {what}"):
+        read_sparc_table(bad)

@@ -12,6 +12,7 @@ import pytest
 from rs_ilg import trends as T
 from rs_ilg.cli import main
 from rs_ilg.features import load_feature_table
+from rs_ilg.modes import ModeConfig
 
 RUN = "ilg3d_sparc_aniso"  # first 12 of the 156, 3D 32^3 anisotropic
 
@@ -27,7 +28,7 @@ def ref_features(reference_dir):
 
 
 def _sigma_model_a(r, v, ev, b, rd, dwarf):
-    """Error model A written out from spec section 4 (independent of rs_ilg.errors)."""
+    """Error model A written out from spec section 4 (independent of rs_ilg.error_model)."""
     beam = 0.3 * b * v / (r + b)
     asym = (0.10 if dwarf else 0.05) * v
     turb = 0.07 * v * (1 - np.exp(-r / rd)) ** 1.3
@@ -35,7 +36,7 @@ def _sigma_model_a(r, v, ev, b, rd, dwarf):
 
 
 def test_runner_point_set_reproduces_reference_chi2(run_points, ref_features, reference_dir, master_compat):
-    res = T.compute_trends(run_points, ref_features, T.TrendConfig.corrected(),
+    res = T.compute_trends(run_points, ref_features, T.TrendConfig.from_mode(ModeConfig.corrected()),
                            rd_kpc={n: g.R_d_kpc for n, g in master_compat.items()})  # fmt: skip
     ref = pd.read_csv(reference_dir / RUN / "summary.csv").set_index("galaxy")
     mine = res.per_galaxy.set_index("galaxy").loc[ref.index]
@@ -46,8 +47,8 @@ def test_runner_point_set_reproduces_reference_chi2(run_points, ref_features, re
 
 
 def test_compat_point_set_uses_feature_rd(run_points, ref_features, master_compat):
-    comp = T.compute_trends(run_points, ref_features, T.TrendConfig.compat())
-    corr = T.compute_trends(run_points, ref_features, T.TrendConfig.corrected(),
+    comp = T.compute_trends(run_points, ref_features, T.TrendConfig.from_mode(ModeConfig.compat()))
+    corr = T.compute_trends(run_points, ref_features, T.TrendConfig.from_mode(ModeConfig.corrected()),
                             rd_kpc={n: g.R_d_kpc for n, g in master_compat.items()})  # fmt: skip
     # finding 12.23: another R_d, so other errors (and, in general, another mask) than the runner's
     c_comp = comp.per_galaxy.set_index("galaxy")["chi2_over_N"]
@@ -84,7 +85,7 @@ def test_runner_columns_used_as_given():
                         "v_mond": [48.0, 61, 71, 79], "sigma_eff": [10.0, 10, 20, 10],
                         "evaluated": [False, True, True, True]})  # fmt: skip
     feat = pd.DataFrame({"galaxy": ["G"], "Rd_kpc": [1.0], "xi_bin": [3]})
-    res = T.compute_trends(pts, feat, T.TrendConfig.corrected(), rd_kpc={"G": 1.0})
+    res = T.compute_trends(pts, feat, T.TrendConfig.from_mode(ModeConfig.corrected()), rd_kpc={"G": 1.0})
     np.testing.assert_allclose(res.points["abs_resid_model"], [0.2, 0.2, 1.0])
     np.testing.assert_allclose(res.points["abs_resid_newton"], [1.0, 0.5, 1.0])
     np.testing.assert_allclose(res.points["abs_resid_mond"], [0.1, 0.05, 0.1])
@@ -96,11 +97,11 @@ def test_runner_columns_used_as_given():
 def test_errors():
     feat = pd.DataFrame({"galaxy": ["G"], "Rd_kpc": [1.0], "xi_bin": [0]})
     with pytest.raises(ValueError, match="v_model"):
-        T.compute_trends(pd.DataFrame({"galaxy": ["G"], "r_kpc": [1.0]}), feat, T.TrendConfig.compat())
+        T.compute_trends(pd.DataFrame({"galaxy": ["G"], "r_kpc": [1.0]}), feat, T.TrendConfig.from_mode(ModeConfig.compat()))
     pts = pd.DataFrame({"galaxy": ["G"], "r_kpc": [1.0], "v_obs": [1.0], "v_err": [1.0], "v_baryon": [1.0],
                         "v_model": [1.0]})  # fmt: skip
     with pytest.raises(KeyError, match="runner R_d missing"):
-        T.compute_trends(pts, feat, T.TrendConfig.corrected())
+        T.compute_trends(pts, feat, T.TrendConfig.from_mode(ModeConfig.corrected()))
     with pytest.raises(ValueError):
         T.TrendConfig(point_set="nope")
 

@@ -16,3 +16,4 @@ from .torch_checkpoint import TorchCheckpointDataset
 from .tracked import TrackedMetricsDataset
 
 __all__ = ["DirectoryDataset", "FITSDataset", "NpzDataset", "ReaderDataset", "TorchCheckpointDataset", "TrackedMetricsDataset"]
+from .stamp_store import StampStoreDataset  # noqa: E402  (dhs-inject)

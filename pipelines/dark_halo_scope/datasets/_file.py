@@ -1,25 +1,26 @@
-"""Shared machinery for the project's file datasets: fsspec paths, versioning, atomic local writes."""
+"""Shared machinery for the project's file datasets: fsspec paths, versioning, atomic local writes (``..atomic``)."""
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from abc import abstractmethod
 from copy import deepcopy
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import fsspec
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_filepath_str, get_protocol_and_path
+
+from ..atomic import AtomicLocalFileSystem
 
 
 class FileDataset(AbstractVersionedDataset[Any, Any]):
     """A versionable dataset stored as one file, read and written through ``fsspec``.
 
     Subclasses implement :meth:`_read` (bytes → object) and :meth:`_write` (object → bytes).
-    Local saves are atomic: the bytes go to a temporary file beside the target, which is then
-    renamed over it, so a killed run never leaves a half-written file under the catalog's name.
+    Local saves are atomic (:class:`dark_halo_scope.atomic.AtomicLocalFileSystem`): the bytes go to a temporary
+    file beside the target, renamed over it only when complete, so a killed run never leaves a half-written file
+    under the catalog's name; the final file respects the umask.
     """
 
     def __init__(
@@ -38,7 +39,10 @@ class FileDataset(AbstractVersionedDataset[Any, Any]):
         if protocol == "file":
             fs_args.setdefault("auto_mkdir", True)
         self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(deepcopy(credentials) or {}), **fs_args)
+        if protocol == "file":
+            self._fs = AtomicLocalFileSystem(**fs_args)
+        else:
+            self._fs = fsspec.filesystem(protocol, **(deepcopy(credentials) or {}), **fs_args)
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
         self.metadata = metadata
@@ -70,20 +74,8 @@ class FileDataset(AbstractVersionedDataset[Any, Any]):
         path = get_filepath_str(self._get_save_path(), self._protocol)
         buffer = io.BytesIO()
         self._write(data, buffer)
-        if self._protocol == "file":
-            target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(buffer.getvalue())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        else:
-            with self._fs.open(path, mode="wb") as fh:
-                fh.write(buffer.getvalue())
+        with self._fs.open(path, mode="wb") as fh:
+            fh.write(buffer.getvalue())
         self._invalidate_cache()
 
     def _exists(self) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
 
+from ..atomic import staged
 from .reader import import_callable
 
 
@@ -16,7 +15,9 @@ class DirectoryDataset(AbstractDataset[Any, Path]):
     """A folder product (e.g. the RS features root: thresholds.json, <galaxy>/fields.npz, features.json).
 
     ``save(obj)`` calls ``writer(obj, <staging folder>, **save_args)`` and swaps the staging folder into
-    ``filepath`` only when the writer returns, so a killed run never leaves a half-written folder.
+    ``filepath`` only when the writer returns (:func:`dark_halo_scope.atomic.staged`), so a killed run never
+    leaves a half-written folder. A writer that records its own folder's path (e.g. ``thresholds_file``) must record
+    paths relative to the folder: the staging name disappears.
     ``load()`` returns the folder's path, which is what the packages' consumers take (``features_root``).
     """
 
@@ -30,19 +31,8 @@ class DirectoryDataset(AbstractDataset[Any, Path]):
 
     def save(self, data: Any) -> None:
         write = import_callable(self._writer)
-        parent = self._filepath.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self._filepath.name}."))
-        old = parent / f".{self._filepath.name}.old"
-        try:
+        with staged(self._filepath) as staging:
             write(data, staging, **self._save_args)
-            shutil.rmtree(old, ignore_errors=True)
-            if self._filepath.exists():
-                self._filepath.rename(old)
-            staging.rename(self._filepath)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            shutil.rmtree(old, ignore_errors=True)
 
     def load(self) -> Path:
         if not self._filepath.is_dir():

@@ -4,19 +4,22 @@ This is how the embedded default and real data share one code path: the catalog 
 names a ``generator`` that writes small inputs in the real formats (SPARC rotmod files, MaNGA DAP
 MAPS, Legacy Surveys bricks) into ``filepath`` the first time it is loaded; ``conf/real`` points the same
 entry at real files and names no generator. Either way the package's reader parses the files.
+
+A generator writes only to the path it is declared for (``generates``): an entry copied into ``conf/local`` with
+a mistyped ``filepath`` fails with both paths named instead of silently generating mock data at the wrong place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kedro.io.core import AbstractDataset, DatasetError
+
+from ..atomic import staged
 
 
 def import_callable(spec: str) -> Callable[..., Any]:
@@ -52,6 +55,8 @@ class ReaderDataset(AbstractDataset[None, Any]):
         generator: optional ``"module:function"`` called as ``generator(filepath, **generator_args)``
             when ``filepath`` does not exist; it writes into a temporary sibling that is renamed into place
             only on success, so an interrupted generation leaves nothing behind.
+        generates: the one path the generator may write (required with ``generator``); a ``filepath`` that
+            differs is an error, never a generation.
         load_args, generator_args: keyword arguments.
     """
 
@@ -61,6 +66,7 @@ class ReaderDataset(AbstractDataset[None, Any]):
         filepath: str,
         reader: str,
         generator: str | None = None,
+        generates: str | None = None,
         load_args: dict[str, Any] | None = None,
         generator_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -68,6 +74,9 @@ class ReaderDataset(AbstractDataset[None, Any]):
         self._filepath = Path(filepath)
         self._reader = reader
         self._generator = generator
+        self._generates = Path(generates) if generates is not None else None
+        if generator is not None and self._generates is None:
+            raise DatasetError(f"ReaderDataset '{filepath}': 'generator' needs 'generates: <the path it may write>'")
         self._load_args = dict(load_args or {})
         self._generator_args = dict(generator_args or {})
         self.metadata = metadata
@@ -80,16 +89,14 @@ class ReaderDataset(AbstractDataset[None, Any]):
                 f"input '{self._filepath}' does not exist and no generator is configured; "
                 "check the catalog's filepath for this environment"
             )
+        if self._generates is not None and self._filepath.resolve() != self._generates.resolve():
+            raise DatasetError(
+                f"input '{self._filepath}' does not exist; its generator writes only to '{self._generates}' "
+                "(declared for this environment): fix the filepath, or set 'generates' to generate there"
+            )
         generate = import_callable(self._generator)
-        parent = self._filepath.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{self._filepath.name}."))
-        try:
-            target = staging / self._filepath.name
-            generate(target, **self._generator_args)
-            target.rename(self._filepath)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        with staged(self._filepath, folder=False) as staging:
+            generate(staging, **self._generator_args)
         return self._filepath
 
     def load(self) -> Any:
@@ -99,7 +106,7 @@ class ReaderDataset(AbstractDataset[None, Any]):
         raise DatasetError(f"ReaderDataset '{self._filepath}' is a read-only input")
 
     def _exists(self) -> bool:
-        return self._filepath.exists() or self._generator is not None
+        return self._filepath.exists() or (self._generates is not None and self._filepath.resolve() == self._generates.resolve())
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "reader": self._reader, "generator": self._generator}
+        return {"filepath": str(self._filepath), "reader": self._reader, "generator": self._generator, "generates": str(self._generates)}

@@ -1,38 +1,47 @@
-"""Torch checkpoint dataset: state dicts plus JSON-able metadata, loaded with ``weights_only=True``."""
+"""Torch checkpoint dataset: the glens-sim checkpoint format behind the catalog.
+
+The format (``{"state_dict": {name: tensor}, "meta": {...}}``, loaded with ``weights_only=True``) is
+defined once, in :mod:`glens_sim.training` (:func:`~glens_sim.training.write_checkpoint`,
+:func:`~glens_sim.training.read_checkpoint`); this class only adds the catalog's file handling
+(fsspec paths, versioning, atomic local saves) of :class:`~._file.FileDataset`.
+
+kedro-datasets' experimental ``pytorch.PyTorchDataset`` was considered and not used: it saves only
+``model.state_dict()`` of an ``nn.Module`` (so the ``meta`` a checkpoint needs to rebuild its model —
+input channels, result row, configuration — would be lost), and its saves are not atomic.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from typing import Any
 
 from ._file import FileDataset
 
 
 class TorchCheckpointDataset(FileDataset):
-    """A checkpoint ``{"state_dict": {name: tensor}, "meta": {...}}`` saved with ``torch.save``.
+    """A checkpoint ``{"state_dict": {name: tensor}, "meta": {...}}`` in one ``.pt`` file.
 
     ``save`` accepts that dict, or an ``nn.Module`` (its ``state_dict()`` is stored with empty meta).
-    ``load`` uses ``torch.load(weights_only=True, map_location="cpu")`` by default, so only tensors and
-    plain containers are unpickled; ``meta`` must therefore hold plain Python values (str, int, float,
-    bool, None, lists, dicts).
+    ``load`` returns the dict; only tensors and plain containers are unpickled, so ``meta`` must hold
+    plain Python values (str, int, float, bool, None, lists, dicts).
+
+    Example catalog entry::
+
+        model:
+          type: dark_halo_scope.datasets.TorchCheckpointDataset
+          filepath: data/06_models/model.pt
     """
 
     def _read(self, buffer: io.BytesIO) -> dict[str, Any]:
-        import torch
+        from glens_sim.training import read_checkpoint
 
-        args = {"map_location": "cpu", "weights_only": True, **self._load_args}
-        checkpoint = torch.load(buffer, **args)
-        if not isinstance(checkpoint, Mapping) or "state_dict" not in checkpoint:
-            raise ValueError("not a checkpoint: expected a mapping with a 'state_dict' key")
-        return {"state_dict": checkpoint["state_dict"], "meta": dict(checkpoint.get("meta", {}))}
+        return read_checkpoint(buffer)
 
     def _write(self, data: Any, buffer: io.BytesIO) -> None:
         import torch
 
+        from glens_sim.training import write_checkpoint
+
         if isinstance(data, torch.nn.Module):
             data = {"state_dict": data.state_dict(), "meta": {}}
-        if not isinstance(data, Mapping) or "state_dict" not in data:
-            raise TypeError("TorchCheckpointDataset.save expects an nn.Module or {'state_dict': ..., 'meta': {...}}")
-        state = {k: v.detach().cpu() if hasattr(v, "detach") else v for k, v in data["state_dict"].items()}
-        torch.save({"state_dict": state, "meta": dict(data.get("meta", {}))}, buffer, **self._save_args)
+        write_checkpoint(data, buffer)

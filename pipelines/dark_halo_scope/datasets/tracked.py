@@ -30,6 +30,7 @@ class TrackedMetricsDataset(FileDataset):
     Metrics are logged with ``prefix.`` to the active run. With ``run_name`` they go, with the params, to a
     *nested* run of that name under the active run instead: this is how each ablation variant becomes its own
     MLflow run inside the one ``kedro run``. Non-finite metrics are kept in the JSON (as null) and not logged.
+    A metric key already logged in the run with another value is an error (:func:`refuse_collisions`).
     """
 
     def __init__(self, *, filepath: str, prefix: str | None = None, run_name: str | None = None, **kwargs: Any) -> None:
@@ -40,14 +41,25 @@ class TrackedMetricsDataset(FileDataset):
     def _read(self, buffer: Any) -> dict[str, Any]:
         return json.loads(buffer.getvalue().decode())
 
-    def _write(self, data: Any, buffer: Any) -> None:
+    @staticmethod
+    def _payload(data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping) or not isinstance(data.get("metrics"), Mapping):
             raise DatasetError("TrackedMetricsDataset.save expects {'metrics': {name: number}, 'params': {...}}")
         metrics = {k: (float(v) if v is not None and math.isfinite(float(v)) else None) for k, v in data["metrics"].items()}
-        payload = {"metrics": metrics, "params": dict(data.get("params", {}))}
-        buffer.write(json.dumps(payload, indent=2, sort_keys=True, default=str).encode())
+        return {"metrics": metrics, "params": dict(data.get("params", {}))}
+
+    def _write(self, data: Any, buffer: Any) -> None:
+        buffer.write(json.dumps(self._payload(data), indent=2, sort_keys=True, default=str).encode())
+
+    def _named(self, payload: Mapping[str, Any]) -> dict[str, float]:
+        return {(f"{self._prefix}.{k}" if self._prefix else k): v for k, v in payload["metrics"].items() if v is not None}
 
     def save(self, data: Any) -> None:
+        import mlflow
+
+        payload = self._payload(data)
+        if mlflow.active_run() is not None and self._run_name is None:
+            refuse_collisions(self._named(payload), str(self._filepath))  # before the file is written
         super().save(data)
         self._log(self.load())
 
@@ -56,7 +68,7 @@ class TrackedMetricsDataset(FileDataset):
 
         if mlflow.active_run() is None:
             return
-        named = {(f"{self._prefix}.{k}" if self._prefix else k): v for k, v in payload["metrics"].items() if v is not None}
+        named = self._named(payload)
         if self._run_name is None:
             mlflow.log_metrics(named)
             return
@@ -69,4 +81,21 @@ class TrackedMetricsDataset(FileDataset):
         return {**super()._describe(), "prefix": self._prefix, "run_name": self._run_name}
 
 
-__all__ = ["TrackedMetricsDataset", "flatten"]
+def refuse_collisions(metrics: Mapping[str, float], source: str) -> None:
+    """Raise if the active MLflow run already holds one of ``metrics`` with another value (never overwrite silently).
+
+    Two outputs keyed alike (e.g. a sweep's short runs and the headline experiment) would otherwise replace each
+    other's values in the run; the error names the keys and the file that tried.
+    """
+    import mlflow
+
+    logged = mlflow.MlflowClient().get_run(mlflow.active_run().info.run_id).data.metrics
+    clashes = sorted(k for k, v in metrics.items() if k in logged and logged[k] != v)
+    if clashes:
+        raise DatasetError(
+            f"metrics {clashes} from '{source}' are already logged in this MLflow run with other values: "
+            "give each result its own key (e.g. the experiment or run name) instead of overwriting"
+        )
+
+
+__all__ = ["TrackedMetricsDataset", "flatten", "refuse_collisions"]

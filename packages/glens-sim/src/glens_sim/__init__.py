@@ -5,51 +5,59 @@ Lensing entry points (lenstronomy profile and keyword names; see :mod:`glens_sim
 >>> import numpy as np, glens_sim
 >>> ax, ay = glens_sim.deflection("SIE", np.array([0.3]), np.array([0.1]),
 ...                               theta_E=0.5, e1=0.1, e2=0.0)
+
+Names are imported on first use (:pep:`562`): ``import glens_sim.maps_io`` reads MaNGA files
+without importing torch, and ``glens_sim.simulate_batch`` imports the simulator only when asked.
 """
 
-from glens_sim.config import LensSimConfig
-from glens_sim.profiles import PROFILES, convergence, deflection
-from glens_sim.simulate import SimBatch, render_single, simulate_batch
-from glens_sim.maps_io import MapsData, MapsFormatError, read_maps  # helper E (maps)
-from glens_sim.quality import quality_row, quality_table  # helper E (maps)
-from glens_sim.lensability import lensability_score, score_table  # helper E (maps)
-from glens_sim.ranking import rank_candidates  # helper E (maps)
-from glens_sim.sources import SourceTensor, make_source_tensor, save_source_preview  # helper E (maps)
-from glens_sim.synthetic import make_synthetic_sample, write_synthetic_maps  # helper E (maps)
-from glens_sim.experiments import (  # helper F (experiments)
-    ExperimentConfig, ExperimentRuns, run_kinematics_control, run_lensed_vs_unlensed,
-    run_subhalo_detection, run_sweep,
-)
-from glens_sim.models import GlensCNN  # helper F (experiments)
+from __future__ import annotations
 
-__all__ = [
-    "PROFILES",
-    "LensSimConfig",
-    "SimBatch",
-    "convergence",
-    "deflection",
-    "render_single",
-    "simulate_batch",
-    # helper E (maps)
-    "MapsData",
-    "MapsFormatError",
-    "SourceTensor",
-    "lensability_score",
-    "make_source_tensor",
-    "make_synthetic_sample",
-    "quality_row",
-    "quality_table",
-    "rank_candidates",
-    "read_maps",
-    "save_source_preview",
-    "score_table",
-    "write_synthetic_maps",
-    # helper F (experiments)
-    "ExperimentConfig",
-    "ExperimentRuns",
-    "GlensCNN",
-    "run_kinematics_control",
-    "run_lensed_vs_unlensed",
-    "run_subhalo_detection",
-    "run_sweep",
-]
+import importlib
+from typing import Any
+
+#: public name → module that defines it.
+_EXPORTS: dict[str, str] = {
+    "LensSimConfig": "config",
+    "PROFILES": "profiles",
+    "convergence": "profiles",
+    "deflection": "profiles",
+    "SimBatch": "simulate",
+    "render_single": "simulate",
+    "simulate_batch": "simulate",
+    "MapsData": "maps_io",
+    "MapsFormatError": "maps_io",
+    "read_maps": "maps_io",
+    "quality_row": "quality",
+    "quality_table": "quality",
+    "lensability_score": "lensability",
+    "score_table": "lensability",
+    "select_sources": "lensability",
+    "rank_candidates": "ranking",
+    "SourceTensor": "sources",
+    "make_source_tensor": "sources",
+    "save_source_preview": "sources",
+    "make_synthetic_sample": "synthetic",
+    "write_synthetic_maps": "synthetic",
+    "ExperimentConfig": "experiments",
+    "ExperimentRuns": "experiments",
+    "run_kinematics_control": "experiments",
+    "run_lensed_vs_unlensed": "experiments",
+    "run_subhalo_detection": "experiments",
+    "run_sweep": "experiments",
+    "GlensCNN": "models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'glens_sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"glens_sim.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

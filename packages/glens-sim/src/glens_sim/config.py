@@ -21,21 +21,25 @@ defaults); the remaining ones are additions documented field by field.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
-from typing import Literal
+from dataclasses import fields, replace
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field, field_validator
+
+from glens_sim.validation import config_dataclass
 
 __all__ = ["LensSimConfig", "GAUSSIAN_FWHM_PER_SIGMA"]
 
 #: FWHM / sigma of a Gaussian, 2 sqrt(2 ln 2).
 GAUSSIAN_FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
-_MAIN_PROFILES = ("SIS", "SIE")
-_SUB_PROFILES = ("SIS", "TNFW")
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Range = tuple[float, float]
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class LensSimConfig:
     """All parameters of a lensed-image simulation (see the module docstring for units).
 
@@ -93,85 +97,58 @@ class LensSimConfig:
     """
 
     # --- original fields -------------------------------------------------------------------
-    theta_E_main: float = 0.5
-    theta_E_sub_factor: float = 0.1
-    subhalo_r_offset_frac: tuple[float, float] = (0.1, 0.3)
-    psf_sigma: float = 1.0
-    flux_noise_sigma: float = 0.08
-    vel_noise_sigma: float = 0.03
+    theta_E_main: NonNegative = 0.5
+    theta_E_sub_factor: NonNegative = 0.1
+    subhalo_r_offset_frac: Range = (0.1, 0.3)
+    psf_sigma: NonNegative = 1.0
+    flux_noise_sigma: NonNegative = 0.08
+    vel_noise_sigma: NonNegative = 0.03
     flux_mask_threshold: float = 0.1
     # --- grid and sampling -----------------------------------------------------------------
-    grid_size: int | None = None
-    half_width: float = 1.0
-    source_half_width: float = 1.0
-    supersampling: int = 1
+    grid_size: Annotated[int, Field(ge=2)] | None = None
+    half_width: Positive = 1.0
+    source_half_width: Positive = 1.0
+    supersampling: Annotated[int, Field(ge=1)] = 1
     edge: Literal["zero", "clamp"] = "zero"
     # --- main lens -------------------------------------------------------------------------
     main_profile: Literal["SIS", "SIE"] = "SIS"
-    theta_E_range: tuple[float, float] | None = None
-    ellipticity_max: float = 0.0
-    shear_max: float = 0.0
-    lens_center_jitter: float = 0.0
+    theta_E_range: Range | None = None
+    ellipticity_max: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    shear_max: NonNegative = 0.0
+    lens_center_jitter: NonNegative = 0.0
     # --- subhalo ---------------------------------------------------------------------------
     subhalo_profile: Literal["SIS", "TNFW"] = "SIS"
     subhalo_placement: Literal["ring", "bright"] = "ring"
-    subhalo_Rs: float = 0.05
-    subhalo_r_trunc: float = 0.2
+    subhalo_Rs: Positive = 0.05
+    subhalo_r_trunc: Positive = 0.2
     # --- PSF, noise, masking ---------------------------------------------------------------
     psf_type: Literal["gaussian", "moffat", "none"] = "gaussian"
-    moffat_beta: float = 2.5
-    psf_truncate: float = 5.0
+    moffat_beta: Positive = 2.5
+    psf_truncate: Positive = 5.0
     psf_padding: Literal["replicate", "zeros", "symmetric"] = "replicate"
-    flux_clip: tuple[float, float] | None = (0.0, 1.5)
-    vel_clip: tuple[float, float] | None = (-1.5, 1.5)
+    flux_clip: Range | None = (0.0, 1.5)
+    vel_clip: Range | None = (-1.5, 1.5)
     vel_fill: float = 0.0
     # --- numerics --------------------------------------------------------------------------
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
     seed: int = 42
 
-    def __post_init__(self) -> None:
-        def bad(field: str, why: str) -> ValueError:
-            return ValueError(f"LensSimConfig.{field}={getattr(self, field)!r}: {why}")
+    @field_validator("subhalo_r_offset_frac", "theta_E_range", "flux_clip", "vel_clip")
+    @classmethod
+    def _ordered(cls, value: Range | None) -> Range | None:
+        if value is not None and not value[0] <= value[1]:
+            raise ValueError(f"must be a (lo, hi) pair with lo <= hi, got {value}")
+        return value
 
-        for name in ("theta_E_main", "theta_E_sub_factor", "psf_sigma", "flux_noise_sigma",
-                     "vel_noise_sigma", "ellipticity_max", "shear_max", "lens_center_jitter"):
-            if not (getattr(self, name) >= 0 and math.isfinite(getattr(self, name))):
-                raise bad(name, "must be a finite number >= 0")
-        for name in ("half_width", "source_half_width", "subhalo_Rs", "subhalo_r_trunc",
-                     "moffat_beta", "psf_truncate"):
-            if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
-                raise bad(name, "must be a finite number > 0")
-        if self.ellipticity_max >= 1:
-            raise bad("ellipticity_max", "must be < 1")
-        if self.grid_size is not None and int(self.grid_size) < 2:
-            raise bad("grid_size", "must be >= 2 or None")
-        if int(self.supersampling) < 1:
-            raise bad("supersampling", "must be an integer >= 1")
-        for name in ("subhalo_r_offset_frac", "theta_E_range", "flux_clip", "vel_clip"):
-            value = getattr(self, name)
-            if value is None:
-                if name == "subhalo_r_offset_frac":
-                    raise bad(name, "must be a (lo, hi) pair")
-                continue
-            if len(value) != 2 or not value[0] <= value[1]:
-                raise bad(name, "must be a (lo, hi) pair with lo <= hi")
-        choices = {
-            "edge": ("zero", "clamp"),
-            "main_profile": _MAIN_PROFILES,
-            "subhalo_profile": _SUB_PROFILES,
-            "subhalo_placement": ("ring", "bright"),
-            "psf_type": ("gaussian", "moffat", "none"),
-            "psf_padding": ("replicate", "zeros", "symmetric"),
-            "dtype": ("float32", "float64"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise bad(name, f"must be one of {allowed}")
+    @field_validator("device")
+    @classmethod
+    def _torch_device(cls, value: str) -> str:
         try:
-            torch.device(self.device)
+            torch.device(value)
         except RuntimeError as exc:
-            raise bad("device", str(exc)) from None
+            raise ValueError(str(exc)) from None
+        return value
 
     # --- derived quantities ----------------------------------------------------------------
     @property
@@ -191,7 +168,10 @@ class LensSimConfig:
         return 2.0 * self.half_width / (n - 1)
 
     def replace(self, **changes: object) -> LensSimConfig:
-        """A copy with ``changes`` applied (validated like the constructor)."""
+        """A copy with ``changes`` applied (validated like the constructor).
+
+        Raises ``TypeError`` for an unknown field name, ``ValueError`` for a bad value.
+        """
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise TypeError(f"LensSimConfig has no field(s) {sorted(unknown)}")

@@ -4,7 +4,7 @@
 * :func:`run_subhalo_detection` — task B: smooth macro lens vs macro lens + subhalo, per channel
   mode (``flux``, ``vel``, ``both``).
 * :func:`run_kinematics_control` — option A of the work log: identical flux and mask in both
-  classes, the subhalo only changes the velocity field (see :mod:`glens_sim.datasets`).
+  classes, the subhalo only changes the velocity field (see :mod:`glens_sim.labelled_sets`).
 * :func:`run_sweep` — any of the three over a grid of subhalo strength × PSF × noise.
 
 Every runner takes ``sources`` = ``{galaxy id: (2, N, N) source tensor}`` (as made by
@@ -18,21 +18,25 @@ mini-batch order ``seed`` and augmentation ``seed + 1`` (see :mod:`glens_sim.tra
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import itertools
+import json
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 import torch
+from pydantic import Field
 from tqdm.auto import tqdm
 
 from .config import LensSimConfig
-from .datasets import (
+from .labelled_sets import (
     CHANNEL_MODES,
+    ChannelMode,
     GalaxySplit,
     LabelledSet,
     as_source_stack,
@@ -41,6 +45,7 @@ from .datasets import (
     split_galaxies,
 )
 from .models import build_cnn
+from .validation import config_dataclass
 from .training import (
     TrainConfig, evaluate, fit, make_checkpoint, model_from_checkpoint, predict_scores, roc_auc,
 )
@@ -58,10 +63,17 @@ __all__ = [
     "run_subhalo_detection",
     "run_kinematics_control",
     "run_sweep",
-    "register",
+    "SweepConfig",
+    "accuracy_table",
+    "run_metrics",
 ]
 
-#: experiment name → data-set task of :func:`glens_sim.datasets.make_labelled_set`.
+_log = logging.getLogger(__name__)
+
+#: The original's "easy" regime: strong subhalo, no PSF, no noise (the default ``ExperimentConfig.lens``).
+EASY_LENS = LensSimConfig(theta_E_sub_factor=0.3, psf_sigma=0.0, flux_noise_sigma=0.0, vel_noise_sigma=0.0)
+
+#: experiment name → data-set task of :func:`glens_sim.labelled_sets.make_labelled_set`.
 EXPERIMENTS: dict[str, str] = {
     "lensed_vs_unlensed": "lensed",
     "subhalo_detection": "subhalo",
@@ -76,63 +88,42 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class ExperimentConfig:
-    """Settings of one experiment (sizes, optimisation, simulation knobs).
+    """Settings of one experiment: sizes, optimisation and the simulation (``lens``).
 
-    n_train, n_val, n_test: samples rendered **per galaxy** of the train / val / test split.
+    n_train, n_val, n_test: samples rendered **per galaxy** of the train / val / test split (>= 2).
     n_val_galaxies, n_test_galaxies: galaxies held out for validation / test (rest: training).
     epochs, batch_size, lr, patience, monitor, augment, num_threads: see :class:`TrainConfig`.
     seed: master seed (see the module docstring for the derived seeds).
     channel_mode: ``"flux"``, ``"vel"`` or ``"both"`` (default channel set of a runner).
-    subhalo_factor: subhalo Einstein radius / main Einstein radius (``theta_E_sub_factor``).
-    psf_sigma: PSF sigma in image pixels (0 = no PSF).
-    flux_noise, vel_noise: Gaussian noise sigma added to the normalised flux / velocity.
-    lens: every other simulation setting. The four knobs above **replace** the corresponding
-        fields of ``lens`` (``theta_E_sub_factor``, ``psf_sigma``, ``flux_noise_sigma``,
-        ``vel_noise_sigma``); :meth:`sim_config` gives the effective config.
-    Defaults: the original's "easy" regime (factor 0.3, no PSF, no noise), batch 32, Adam lr 1e-3;
-    20 epochs (patience 5) of 300 samples per training galaxy — about the original's number of
-    optimiser steps (10 epochs × 4,000 samples) for five training galaxies, and about one minute
-    per headline experiment on one CPU core for ~8 galaxies of 64×64.
+    lens: every simulation setting (:class:`~glens_sim.config.LensSimConfig`), the only place the
+        subhalo strength (``theta_E_sub_factor``), PSF (``psf_sigma``) and noise
+        (``flux_noise_sigma``, ``vel_noise_sigma``) are set. Default :data:`EASY_LENS`, the
+        original's "easy" regime (factor 0.3, no PSF, no noise); a ``lens`` given explicitly
+        starts from :class:`LensSimConfig`'s own defaults for the fields it leaves out.
+
+    Defaults: batch 32, Adam lr 1e-3; 20 epochs (patience 5) of 300 samples per training galaxy —
+    about the original's number of optimiser steps (10 epochs × 4,000 samples) for five training
+    galaxies, and about one minute per headline experiment on one CPU core for ~8 galaxies of 64×64.
+    Unknown keywords and out-of-range values raise ``ValueError`` (pydantic ``ValidationError``).
     """
 
-    n_train: int = 300
-    n_val: int = 100
-    n_test: int = 200
-    n_val_galaxies: int = 1
-    n_test_galaxies: int = 2
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
-    patience: int | None = 5
-    monitor: str = "accuracy"
+    n_train: Annotated[int, Field(ge=2)] = 300
+    n_val: Annotated[int, Field(ge=2)] = 100
+    n_test: Annotated[int, Field(ge=2)] = 200
+    n_val_galaxies: Annotated[int, Field(ge=1)] = 1
+    n_test_galaxies: Annotated[int, Field(ge=1)] = 2
+    epochs: Annotated[int, Field(ge=1)] = 20
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    patience: Annotated[int, Field(ge=1)] | None = 5
+    monitor: Literal["accuracy", "loss"] = "accuracy"
     augment: bool = True
     seed: int = 42
-    channel_mode: str = "both"
-    subhalo_factor: float = 0.3
-    psf_sigma: float = 0.0
-    flux_noise: float = 0.0
-    vel_noise: float = 0.0
-    num_threads: int | None = 1
-    lens: LensSimConfig = field(default_factory=LensSimConfig)
-
-    def __post_init__(self) -> None:
-        for name in ("n_train", "n_val", "n_test"):
-            if getattr(self, name) < 2:
-                raise ValueError(f"ExperimentConfig.{name} must be >= 2 (samples per galaxy), got {getattr(self, name)}")
-        n_input_channels(self.channel_mode)
-        self.sim_config()  # validates the simulation knobs
-        self.train_config()  # validates the optimisation settings
-
-    def sim_config(self) -> LensSimConfig:
-        """The effective :class:`LensSimConfig` (``lens`` with the four knobs applied)."""
-        return self.lens.replace(
-            theta_E_sub_factor=float(self.subhalo_factor),
-            psf_sigma=float(self.psf_sigma),
-            flux_noise_sigma=float(self.flux_noise),
-            vel_noise_sigma=float(self.vel_noise),
-        )
+    channel_mode: ChannelMode = "both"
+    num_threads: Annotated[int, Field(ge=1)] | None = 1
+    lens: LensSimConfig = field(default_factory=lambda: EASY_LENS)
 
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` of this experiment."""
@@ -206,13 +197,20 @@ def build_experiment_data(
         raise ValueError(f"experiment must be one of {tuple(EXPERIMENTS)}, got {experiment!r}")
     stack = as_source_stack(sources)
     split = split_galaxies(list(stack), n_val=cfg.n_val_galaxies, n_test=cfg.n_test_galaxies, seed=cfg.seed)
-    sim = cfg.sim_config()
+    sim = cfg.lens
     task = EXPERIMENTS[experiment]
     sets = [
         make_labelled_set(stack, gals, n, sim, task, seed=cfg.seed + off, progress=progress)
         for gals, n, off in ((split.train, cfg.n_train, 0), (split.val, cfg.n_val, 1), (split.test, cfg.n_test, 2))
     ]
     return ExperimentData(experiment, split, *sets, cfg=cfg)
+
+
+def _digest(cfg: ExperimentConfig, experiment: str, mode: str) -> str:
+    """8 hex digits of SHA-1 over every setting of a run, so runs that differ in any setting
+    (sizes, epochs, lens fields) never share a ``run_id``."""
+    text = json.dumps({"experiment": experiment, "mode": mode, **cfg.to_dict()}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
 def _fmt(x: float) -> str:
@@ -225,7 +223,7 @@ def train_on(
     """Train and test one freshly seeded CNN per channel mode on already rendered ``data``."""
     cfg = data.cfg
     modes = tuple(channel_modes) if channel_modes is not None else (cfg.channel_mode,)
-    sim = cfg.sim_config()
+    sim = cfg.lens
     factor = float("nan") if data.experiment == "lensed_vs_unlensed" else sim.theta_E_sub_factor
     psf = sim.psf_sigma if sim.psf_type != "none" else 0.0
     rows, hists, ckpts = [], [], {}
@@ -241,7 +239,8 @@ def train_on(
             torch.set_num_threads(old)
         best = res.history.loc[res.history["epoch"] == res.best_epoch].iloc[0]
         run_id = (f"{data.experiment}__{mode}__f{_fmt(factor)}__psf{_fmt(psf)}"
-                  f"__n{_fmt(sim.flux_noise_sigma)}-{_fmt(sim.vel_noise_sigma)}__s{cfg.seed}")
+                  f"__n{_fmt(sim.flux_noise_sigma)}-{_fmt(sim.vel_noise_sigma)}__s{cfg.seed}"
+                  f"__{_digest(cfg, data.experiment, mode)}")
         row = {
             "run_id": run_id, "experiment": data.experiment, "channel_mode": mode,
             "factor": factor, "psf": float(psf), "flux_noise": sim.flux_noise_sigma,
@@ -327,6 +326,47 @@ def run_kinematics_control(
     return _run("kinematics_control", sources, cfg, channel_modes, progress)
 
 
+ExperimentName = Literal["lensed_vs_unlensed", "subhalo_detection", "kinematics_control"]
+
+
+@config_dataclass
+class SweepConfig:
+    """A sweep for :func:`run_sweep`: which experiment, channel modes and grid, and its own sizes.
+
+    experiment: one of :data:`EXPERIMENTS`.
+    channel_modes: a model is trained per mode at every grid point.
+    factors, psf_sigmas: subhalo strengths (``theta_E_sub_factor``) and PSF sigmas (image pixels);
+        ``None`` keeps the experiment's value.
+    noises: ``(flux, vel)`` noise sigma pairs; ``None`` keeps the experiment's.
+    settings: :class:`ExperimentConfig` fields that differ from the headline experiment's (e.g.
+        fewer epochs for a cheaper sweep); see :meth:`experiment_config`.
+    """
+
+    experiment: ExperimentName = "subhalo_detection"
+    channel_modes: tuple[ChannelMode, ...] = CHANNEL_MODES
+    factors: tuple[Annotated[float, Field(ge=0)], ...] | None = None
+    psf_sigmas: tuple[Annotated[float, Field(ge=0)], ...] | None = None
+    noises: tuple[tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]], ...] | None = None
+    settings: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.experiment_config(ExperimentConfig())  # unknown or invalid settings fail here
+
+    def experiment_config(self, base: ExperimentConfig) -> ExperimentConfig:
+        """``base`` with :attr:`settings` applied (validated; a ``lens`` given replaces ``base.lens``)."""
+        try:
+            return replace(base, **self.settings)
+        except TypeError as exc:
+            raise ValueError(f"SweepConfig.settings: {exc}") from None
+
+    def run(self, sources: Mapping[str, np.ndarray | torch.Tensor], base: ExperimentConfig, *,
+            progress: bool = True) -> ExperimentRuns:
+        """:func:`run_sweep` of this sweep around the headline experiment ``base``."""
+        return run_sweep(sources, self.experiment_config(base), experiment=self.experiment,
+                         channel_modes=self.channel_modes, factors=self.factors,
+                         psf_sigmas=self.psf_sigmas, noises=self.noises, progress=progress)
+
+
 def run_sweep(
     sources: Mapping[str, np.ndarray | torch.Tensor],
     cfg: ExperimentConfig = ExperimentConfig(),
@@ -340,106 +380,79 @@ def run_sweep(
 ) -> ExperimentRuns:
     """Run ``experiment`` on the grid factors × psf_sigmas × noises (``(flux, vel)`` sigma pairs).
 
-    An axis left ``None`` keeps ``cfg``'s value. Every grid point renders its own data sets
+    An axis left ``None`` keeps ``cfg.lens``'s value. Every grid point renders its own data sets
     (same seeds, so points differ only by the swept setting) and trains one model per channel
     mode. Returns all runs in one :class:`ExperimentRuns` (one table row per run).
+
+    Cost: one training per grid point and channel mode, each about as long as a headline
+    experiment (about a minute per run with the defaults on one CPU core; the original 3 × 2 × 2
+    grid with three modes is 36 runs). The plan is logged (``logging`` warning) before the first
+    run and a progress bar counts the grid points unless ``progress=False``.
     """
     if experiment not in EXPERIMENTS:
         raise ValueError(f"experiment must be one of {tuple(EXPERIMENTS)}, got {experiment!r}")
-    factors = list(factors) if factors is not None else [cfg.subhalo_factor]
-    psf_sigmas = list(psf_sigmas) if psf_sigmas is not None else [cfg.psf_sigma]
-    noises = [tuple(n) for n in noises] if noises is not None else [(cfg.flux_noise, cfg.vel_noise)]
+    lens = cfg.lens
+    factors = list(factors) if factors is not None else [lens.theta_E_sub_factor]
+    psf_sigmas = list(psf_sigmas) if psf_sigmas is not None else [lens.psf_sigma]
+    noises = ([tuple(n) for n in noises] if noises is not None
+              else [(lens.flux_noise_sigma, lens.vel_noise_sigma)])
     for n in noises:
         if len(n) != 2:
             raise ValueError(f"noises must be (flux_sigma, vel_sigma) pairs, got {n!r}")
     if experiment == "lensed_vs_unlensed" and len(factors) > 1:
         raise ValueError("the subhalo strength does not enter lensed_vs_unlensed: sweep factors only for subhalo experiments")
     grid = list(itertools.product(factors, psf_sigmas, noises))
+    n_runs = len(grid) * len(channel_modes)
+    _log.warning(
+        "run_sweep %s: %d grid points x %d channel modes = %d trainings of up to %d epochs "
+        "(%d training samples per galaxy each); about a minute per training on one CPU core "
+        "with the default sizes", experiment, len(grid), len(channel_modes), n_runs, cfg.epochs,
+        cfg.n_train)
     out = []
     for factor, psf, (fn, vn) in tqdm(grid, desc=f"sweep {experiment}", disable=not progress):
-        point = replace(cfg, subhalo_factor=factor, psf_sigma=psf, flux_noise=fn, vel_noise=vn)
+        point = replace(cfg, lens=lens.replace(theta_E_sub_factor=factor, psf_sigma=psf,
+                                               flux_noise_sigma=fn, vel_noise_sigma=vn))
         out.append(_run(experiment, sources, point, channel_modes, progress))
     return ExperimentRuns.concat(out)
 
 
-# ---------------------------------------------------------------------------------------------
-# CLI: ``glens-sim experiment``
-# ---------------------------------------------------------------------------------------------
-def _floats(text: str | None) -> list[float] | None:
-    return None if text is None else [float(v) for v in text.split(",") if v.strip()]
+def accuracy_table(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Result tables (:data:`RESULT_COLUMNS`) joined into one; a ``run_id`` that appears twice is an error.
+
+    Raises
+    ------
+    ValueError
+        Naming every repeated ``run_id``: two runs must never be reported under one key.
+    """
+    table = pd.concat(tables, ignore_index=True)
+    repeated = sorted(table.loc[table["run_id"].duplicated(), "run_id"].unique())
+    if repeated:
+        raise ValueError(f"run_id appears in more than one row: {repeated}")
+    return table
 
 
-def _load_sources(folder: Path) -> dict[str, np.ndarray]:
-    from .sources import load_source_tensor
+def run_metrics(table: pd.DataFrame, prefix: str = "", *, by_setting: bool = False) -> dict[str, float]:
+    """Accuracy and AUC of every run of a result table as flat metric names.
 
-    files = sorted(folder.glob("source_tensor_*.npy"))
-    if not files:
-        raise FileNotFoundError(f"{folder}: no source_tensor_<plateifu>.npy files")
-    return {f.stem.removeprefix("source_tensor_"): load_source_tensor(f) for f in files}
+    Keys are ``"<prefix><experiment>.<channel_mode>.<accuracy|auc>"``; with ``by_setting`` the
+    swept settings are added, ``"<prefix><experiment>.<channel_mode>.f<factor>.psf<psf>.n<flux>-<vel>.<metric>"``
+    (for a sweep's table).
 
-
-def _cli_experiment(args: argparse.Namespace) -> int:
-    from .cli import write_table
-    from .training import save_checkpoint
-
-    cfg = ExperimentConfig(
-        n_train=args.n_train, n_val=args.n_val, n_test=args.n_test,
-        n_val_galaxies=args.val_galaxies, n_test_galaxies=args.test_galaxies, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, seed=args.seed, subhalo_factor=args.factor,
-        psf_sigma=args.psf, flux_noise=args.flux_noise, vel_noise=args.vel_noise,
-        num_threads=args.threads,
-    )
-    modes = [m.strip() for m in args.channel_modes.split(",") if m.strip()]
-    sources = _load_sources(args.sources)
-    noises = None
-    if args.noises is not None:
-        vals = _floats(args.noises)
-        if len(vals) % 2:
-            raise ValueError("--noises needs flux,vel pairs: f1,v1,f2,v2,...")
-        noises = list(zip(vals[::2], vals[1::2]))
-    runs = run_sweep(sources, cfg, experiment=args.experiment, channel_modes=modes,
-                     factors=_floats(args.factors), psf_sigmas=_floats(args.psfs), noises=noises,
-                     progress=not args.quiet)
-    write_table(runs.table, args.output)
-    if args.checkpoints is not None:
-        for run_id, ckpt in runs.checkpoints.items():
-            save_checkpoint(ckpt, args.checkpoints / f"{run_id}.pt")
-    cols = ["experiment", "channel_mode", "factor", "psf", "flux_noise", "vel_noise", "accuracy", "auc"]
-    print(runs.table[cols].to_string(index=False))
-    print(f"{len(runs.table)} runs → {args.output}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``experiment`` subcommand to a ``glens-sim`` argument parser."""
-    p = subparsers.add_parser(
-        "experiment", help="train/test the CNN experiments on source tensors (a folder of .npy)",
-        description="Run one experiment (optionally a sweep: comma-separated --factors/--psfs/"
-                    "--noises) on the source_tensor_<plateifu>.npy files of a folder; write the "
-                    "result table and, with --checkpoints, one checkpoint per run.")
-    p.add_argument("sources", type=Path, help="folder with source_tensor_<plateifu>.npy files")
-    p.add_argument("--experiment", choices=tuple(EXPERIMENTS), default="subhalo_detection")
-    p.add_argument("--channel-modes", default="flux,vel,both")
-    p.add_argument("-o", "--output", type=Path, required=True, help="result table (.csv or .parquet)")
-    p.add_argument("--checkpoints", type=Path, default=None, help="folder for <run_id>.pt files")
-    d = ExperimentConfig()
-    for flag, typ, default, help_ in (
-        ("--n-train", int, d.n_train, "training samples per galaxy"),
-        ("--n-val", int, d.n_val, "validation samples per galaxy"),
-        ("--n-test", int, d.n_test, "test samples per galaxy"),
-        ("--val-galaxies", int, d.n_val_galaxies, "galaxies held out for validation"),
-        ("--test-galaxies", int, d.n_test_galaxies, "galaxies held out for testing"),
-        ("--epochs", int, d.epochs, None), ("--batch-size", int, d.batch_size, None),
-        ("--lr", float, d.lr, None), ("--seed", int, d.seed, None),
-        ("--factor", float, d.subhalo_factor, "subhalo theta_E / main theta_E"),
-        ("--psf", float, d.psf_sigma, "PSF sigma in pixels"),
-        ("--flux-noise", float, d.flux_noise, None), ("--vel-noise", float, d.vel_noise, None),
-        ("--threads", int, d.num_threads, "torch threads"),
-    ):
-        p.add_argument(flag, type=typ, default=default, help=help_)
-    p.add_argument("--factors", default=None, help="sweep: comma-separated subhalo factors")
-    p.add_argument("--psfs", default=None, help="sweep: comma-separated PSF sigmas (px)")
-    p.add_argument("--noises", default=None, help="sweep: flux,vel sigma pairs f1,v1,f2,v2,...")
-    p.add_argument("--quiet", action="store_true")
-    p.set_defaults(func=_cli_experiment)
-    return p
+    Raises
+    ------
+    ValueError
+        When two rows would give the same key (e.g. a sweep's short runs and the headline run of
+        the same experiment and mode): a metric is never silently overwritten by another run's.
+    """
+    out: dict[str, float] = {}
+    first: dict[str, str] = {}
+    for r in table.itertuples(index=False):
+        key = f"{prefix}{r.experiment}.{r.channel_mode}"
+        if by_setting:
+            key += f".f{_fmt(r.factor)}.psf{_fmt(r.psf)}.n{_fmt(r.flux_noise)}-{_fmt(r.vel_noise)}"
+        if key in first:
+            raise ValueError(f"metric key {key!r} names two runs: {first[key]!r} and {r.run_id!r}")
+        first[key] = r.run_id
+        out[f"{key}.accuracy"] = float(r.accuracy)
+        out[f"{key}.auc"] = float(r.auc)
+    return out

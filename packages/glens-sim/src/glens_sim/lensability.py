@@ -24,15 +24,37 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
+from pydantic import field_validator
 
-__all__ = ["LensabilityConfig", "LensabilityResult", "lensability_score", "score_table", "tier_of"]
+from .validation import config_dataclass
+
+__all__ = [
+    "TIERS",
+    "LensabilityConfig",
+    "LensabilityResult",
+    "SourceSelection",
+    "lensability_score",
+    "score_table",
+    "select_sources",
+    "tier_of",
+]
+
+Tier = Literal["elite", "good", "borderline", "reject"]
+#: Tier names, best first.
+TIERS: tuple[str, ...] = ("elite", "good", "borderline", "reject")
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class LensabilityConfig:
-    """Hard-reject thresholds and tier bounds (defaults = the original work's)."""
+    """Hard-reject thresholds and tier bounds (defaults = the original work's).
+
+    min_flux_max (1e-17 erg/s/cm²/spaxel), min_frac_valid_1p5re, min_vel_grad (km/s per spaxel),
+    min_vel_std (km/s): hard rejects below these. tier_elite, tier_good, tier_borderline:
+    inclusive lower score bounds of the tiers (descending).
+    """
 
     min_flux_max: float = 50.0
     min_frac_valid_1p5re: float = 0.60
@@ -41,6 +63,20 @@ class LensabilityConfig:
     tier_elite: float = 80.0
     tier_good: float = 60.0
     tier_borderline: float = 40.0
+
+
+@config_dataclass
+class SourceSelection:
+    """Which scored galaxies become lensed sources: those of ``tiers`` (never a hard reject)."""
+
+    tiers: tuple[Tier, ...] = ("elite", "good")
+
+    @field_validator("tiers")
+    @classmethod
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one tier")
+        return value
 
 
 @dataclass(frozen=True)
@@ -154,3 +190,21 @@ def score_table(quality: pd.DataFrame, config: LensabilityConfig = LensabilityCo
     out["lens_hard_reject"] = [r.hard_reject for r in results]
     out["lens_notes"] = ["; ".join(r.notes) for r in results]
     return out.sort_values("lens_score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def select_sources(scored: pd.DataFrame, selection: SourceSelection = SourceSelection()) -> pd.DataFrame:
+    """Rows of a scored table (:func:`score_table`) that become lensed sources, in table order.
+
+    A row is kept when its ``lens_tier`` is one of ``selection.tiers`` and it is not a hard
+    reject. The one rule used by the Kedro pipeline and ``glens-sim tensors``.
+
+    Raises
+    ------
+    ValueError
+        When the table lacks ``lens_tier`` / ``lens_hard_reject`` (not a scored table).
+    """
+    missing = [c for c in ("lens_tier", "lens_hard_reject") if c not in scored.columns]
+    if missing:
+        raise ValueError(f"not a scored table: no column(s) {missing}")
+    keep = scored["lens_tier"].isin(selection.tiers) & ~scored["lens_hard_reject"].astype(bool)
+    return scored[keep]

@@ -12,9 +12,16 @@ Conventions (see the DAP data model, ``sdss/mangadap:docs/datamodel.rst``):
 * Flux: 1e-17 erg s⁻¹ cm⁻² spaxel⁻¹. Velocities: km/s relative to ``SCINPVEL`` (``cz`` guess).
   IVAR = 1/σ² (0 = no information). Spaxel = 0.5″.
 * A spaxel is *valid* when its value is finite and its ``MANGA_DAPPIXMASK`` word passes the
-  chosen mask mode: ``"donotuse"`` (bit 30 clear; DAP recommendation), ``"unreliable"`` (bits 30
-  and 5 clear) or ``"any"`` (no bit set; the original work's rule). Masked spaxels are stored as
-  0 in the file, never NaN; :class:`MapsData` keeps the raw values plus boolean validity arrays.
+  chosen mask mode (:data:`MASK_MODES`): ``"unreliable"`` (default: ``NOCOV``, ``UNRELIABLE``
+  and ``DONOTUSE`` clear — the DAP's recommended use and the bits Marvin masks by default,
+  ``default_mapmask`` of every DR15–DR17 release), ``"donotuse"`` (bit 30 clear only; keeps
+  values the DAP deems unreliable) or ``"any"`` (no bit set; the original work's rule). Masked
+  spaxels are stored as 0 in the file, never NaN; :class:`MapsData` keeps the raw values plus
+  boolean validity arrays.
+* Input is checked as it is read; each error names the file and the extension: a value/IVAR/
+  MASK triplet whose ``C<n>`` channel names disagree, a negative IVAR, a velocity beyond the
+  speed of light (e.g. a 1e30 fill value), a file that is not FITS at all (an HTML error page
+  saved as ``.fits.gz``), a truncated gzip stream or FITS file.
 """
 
 from __future__ import annotations
@@ -24,22 +31,28 @@ import io
 import re
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from astropy.io import fits
+from pydantic import Field
+
+from .validation import config_dataclass
 
 __all__ = [
     "DAPPIXMASK_BITS",
     "DR17_EMLINE_CHANNELS",
     "DONOTUSE",
+    "MASK_MODES",
     "UNRELIABLE",
     "MapsData",
     "MapsFormatError",
+    "ReadOptions",
     "channel_dictionary",
     "good_pixels",
+    "mask_bit_names",
     "plateifu_from_path",
     "read_maps",
 ]
@@ -75,7 +88,17 @@ DR17_EMLINE_CHANNELS: tuple[str, ...] = (
     "ArIII-7137", "ArIII-7753", "Peta-9017", "SIII-9071", "Pzet-9231", "SIII-9533", "Peps-9548",
 )  # fmt: skip
 
-MaskMode = Literal["donotuse", "unreliable", "any"]
+#: Mask mode → the ``MANGA_DAPPIXMASK`` bits that make a spaxel invalid (``"any"``: every bit).
+MASK_MODES: dict[str, int] = {
+    "unreliable": NOCOV | UNRELIABLE | DONOTUSE,
+    "donotuse": DONOTUSE,
+    "any": sum(1 << b for b in DAPPIXMASK_BITS.values()),
+}
+
+#: Speed of light in km/s: no DAP velocity can exceed it (fill values such as 1e30 do).
+SPEED_OF_LIGHT_KMS = 299_792.458
+
+MaskMode = Literal["unreliable", "donotuse", "any"]
 VelocitySource = Literal["gas", "stellar"]
 
 #: Arcsec per MaNGA spaxel (DRP cube sampling).
@@ -83,6 +106,24 @@ SPAXEL_SCALE_ARCSEC = 0.5
 
 _RE_HEADER_KEYS = ("REFF", "RE", "R_EFF", "NSA_ELPETRO_TH50_R", "PETRO_TH50")
 _PLATEIFU_RE = re.compile(r"manga-(\d+)-(\d+)")
+
+
+@config_dataclass
+class ReadOptions:
+    """What :func:`read_maps` reads: the arguments it takes besides the path, validated as a set.
+
+    line: emission-line channel name; velocity: ``"gas"`` or ``"stellar"``; mask: see
+    :data:`MASK_MODES`; legacy_channel_index: read this 0-based plane regardless of its name.
+    """
+
+    line: str = "Ha-6564"
+    velocity: Literal["gas", "stellar"] = "gas"
+    mask: Literal["unreliable", "donotuse", "any"] = "unreliable"
+    legacy_channel_index: Annotated[int, Field(ge=0)] | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`read_maps`."""
+        return asdict(self)
 
 
 class MapsFormatError(ValueError):
@@ -174,20 +215,35 @@ def channel_dictionary(header: fits.Header) -> dict[str, int]:
     return channels
 
 
-def good_pixels(mask: np.ndarray, mode: MaskMode = "donotuse") -> np.ndarray:
-    """Boolean array of spaxels whose ``MANGA_DAPPIXMASK`` word passes ``mode``."""
+def good_pixels(mask: np.ndarray, mode: MaskMode = "unreliable") -> np.ndarray:
+    """Boolean array of spaxels whose ``MANGA_DAPPIXMASK`` word passes ``mode`` (see :data:`MASK_MODES`).
+
+    ``"any"`` rejects a spaxel with any bit set, including bits the DR17 datamodel leaves unnamed.
+    """
+    if mode not in MASK_MODES:
+        raise ValueError(f"mask mode must be one of {tuple(MASK_MODES)}, got {mode!r}")
     mask = np.asarray(mask).astype(np.int64)
-    if mode == "donotuse":
-        return (mask & DONOTUSE) == 0
-    if mode == "unreliable":
-        return (mask & (DONOTUSE | UNRELIABLE)) == 0
     if mode == "any":
         return mask == 0
-    raise ValueError(f"mask mode must be 'donotuse', 'unreliable' or 'any', got {mode!r}")
+    return (mask & MASK_MODES[mode]) == 0
+
+
+def mask_bit_names(mode: MaskMode) -> str:
+    """The bits a mask mode rejects, e.g. ``"NOCOV|UNRELIABLE|DONOTUSE"`` (``"any bit"`` for ``"any"``)."""
+    if mode not in MASK_MODES:
+        raise ValueError(f"mask mode must be one of {tuple(MASK_MODES)}, got {mode!r}")
+    if mode == "any":
+        return "any bit"
+    return "|".join(n for n, b in DAPPIXMASK_BITS.items() if MASK_MODES[mode] & (1 << b))
 
 
 def _open(path: Path) -> fits.HDUList:
-    """Open a (possibly gzipped) FITS file fully in memory; corrupt/truncated → MapsFormatError."""
+    """Open a (possibly gzipped) FITS file fully in memory; unreadable → MapsFormatError naming it.
+
+    The gzip stream is decompressed here rather than by astropy: astropy 8.0 opening a ``.fits.gz``
+    cut in half returns the HDUs before the cut without an error or warning (measured), so a
+    truncated download would read as a file with missing extensions.
+    """
     if not path.is_file():
         raise MapsFormatError(f"{path}: no such MAPS file")
     try:
@@ -196,6 +252,9 @@ def _open(path: Path) -> fits.HDUList:
             raw = gzip.decompress(raw)
     except (EOFError, OSError, zlib.error) as exc:
         raise MapsFormatError(f"{path}: truncated or corrupt gzip stream ({exc})") from exc
+    if not raw.startswith(b"SIMPLE  ="):
+        start = raw[:40].decode("ascii", "replace").split("\n")[0]
+        raise MapsFormatError(f"{path}: not a FITS file (it starts with {start!r})")
     if len(raw) % 2880 != 0:
         raise MapsFormatError(
             f"{path}: truncated FITS file ({len(raw)} bytes is not a multiple of 2880)"
@@ -272,6 +331,7 @@ def _triplet(hdul, name, line, path, legacy_index, *, index_hint=None):
                 raise MapsFormatError(f"{path}: HDU {h.name!r} has no plane {idx}")
             planes.append(np.asarray(h.data[idx]))
     else:
+        _same_channels(path, data_hdu, ivar_hdu, mask_hdu)
         idx = channel_dictionary(data_hdu.header).get(line, index_hint)
         planes = [_channel_plane(h, line, path, index_hint) for h in (data_hdu, ivar_hdu, mask_hdu)]
         if idx is None:
@@ -280,7 +340,39 @@ def _triplet(hdul, name, line, path, legacy_index, *, index_hint=None):
     if len(shapes) != 1:
         raise MapsFormatError(f"{path}: {name} value/IVAR/MASK shapes differ: {sorted(shapes)}")
     value, ivar, mask = planes
+    negative = np.argwhere(np.asarray(ivar) < 0)
+    if negative.size:
+        row, col = negative[0]
+        raise MapsFormatError(
+            f"{path}: HDU {ivar_hdu.name!r}: {len(negative)} negative inverse variance(s), "
+            f"first at spaxel (row {row}, col {col}) = {ivar[row, col]:g}"
+        )
     return value.astype(np.float64), ivar.astype(np.float64), mask.astype(np.int64), idx
+
+
+def _same_channels(path: Path, *hdus: fits.ImageHDU) -> None:
+    """The linked value/IVAR/MASK extensions (and the velocity's, against the flux's) must
+    name their planes alike; a swapped pair in one extension would otherwise read another line."""
+    reference = channel_dictionary(hdus[0].header)
+    for hdu in hdus[1:]:
+        channels = channel_dictionary(hdu.header)
+        if channels and reference and channels != reference:
+            moved = sorted(c for c in reference if channels.get(c) != reference[c])
+            raise MapsFormatError(
+                f"{path}: HDU {hdu.name!r} names its channels differently from {hdus[0].name!r} "
+                f"({', '.join(moved[:4])} at other planes)"
+            )
+
+
+def _check_velocity(path: Path, name: str, velocity: np.ndarray) -> None:
+    """Every stored velocity is below the speed of light (masked spaxels hold 0)."""
+    bad = np.argwhere(np.abs(np.nan_to_num(velocity)) > SPEED_OF_LIGHT_KMS)
+    if bad.size:
+        row, col = bad[0]
+        raise MapsFormatError(
+            f"{path}: HDU {name!r}: {len(bad)} velocity value(s) beyond the speed of light, first at "
+            f"spaxel (row {row}, col {col}) = {velocity[row, col]:g} km/s"
+        )
 
 
 def _center_pix(hdul: fits.HDUList, shape: tuple[int, int]) -> tuple[float, float]:
@@ -307,7 +399,7 @@ def read_maps(
     *,
     line: str = "Ha-6564",
     velocity: VelocitySource = "gas",
-    mask: MaskMode = "donotuse",
+    mask: MaskMode = "unreliable",
     legacy_channel_index: int | None = None,
 ) -> MapsData:
     """Read one emission line's flux and a velocity field from a DR17 DAP MAPS file.
@@ -319,15 +411,16 @@ def read_maps(
     line : emission-line channel name (``C<n>`` value of ``EMLINE_GFLUX``), e.g. ``'Ha-6564'``.
     velocity : ``"gas"`` → ``EMLINE_GVEL`` plane ``line`` (tied velocities; that line's mask);
         ``"stellar"`` → ``STELLAR_VEL``.
-    mask : ``"donotuse"`` | ``"unreliable"`` | ``"any"`` (see module docstring).
+    mask : ``"unreliable"`` (default, Marvin's) | ``"donotuse"`` | ``"any"`` (see :data:`MASK_MODES`).
     legacy_channel_index : reproduce the original work by reading this 0-based plane regardless
         of its name (the original used 24 = ``NII-6585``). Default None = select by name.
 
     Raises
     ------
     MapsFormatError
-        Missing file/HDU/channel, truncated gzip or FITS, inconsistent shapes. The message names
-        the file.
+        Missing file/HDU/channel, not a FITS file, truncated gzip or FITS, inconsistent shapes or
+        channel names, a negative IVAR, a velocity beyond the speed of light. The message names
+        the file and the extension.
     """
     path = Path(path)
     if velocity not in ("gas", "stellar"):
@@ -342,11 +435,14 @@ def read_maps(
             names = {v: k for k, v in channel_dictionary(hdul["EMLINE_GFLUX"].header).items()}
             line = names.get(idx, f"index{idx}")
         if velocity == "gas":
+            if legacy_channel_index is None:
+                _same_channels(path, hdul["EMLINE_GFLUX"], _hdu(hdul, "EMLINE_GVEL", path))
             vel, vel_ivar, vel_mask, _ = _triplet(
                 hdul, "EMLINE_GVEL", line, path, legacy_channel_index, index_hint=idx
             )
         else:
             vel, vel_ivar, vel_mask, _ = _triplet(hdul, "STELLAR_VEL", None, path, None)
+        _check_velocity(path, "EMLINE_GVEL" if velocity == "gas" else "STELLAR_VEL", vel)
         if vel.shape != flux.shape:
             raise MapsFormatError(f"{path}: flux {flux.shape} and velocity {vel.shape} differ")
         r_over_re = None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["draw_noise", "add_noise"]
+__all__ = ["draw_noise"]
 
 
 def draw_noise(shape: tuple[int, int, int, int], sigmas: Sequence[float],
@@ -33,10 +33,3 @@ def draw_noise(shape: tuple[int, int, int, int], sigmas: Sequence[float],
                                device=generator.device)
             noise[:, ch] = sigma * draw.to(device)
     return noise
-
-
-def add_noise(images: torch.Tensor, sigmas: Sequence[float],
-              generator: torch.Generator) -> torch.Tensor:
-    """``images`` ``(B, C, H, W)`` plus per-channel Gaussian noise (new tensor)."""
-    return images + draw_noise(tuple(images.shape), sigmas, generator, dtype=images.dtype,
-                               device=images.device)

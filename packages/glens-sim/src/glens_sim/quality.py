@@ -10,6 +10,8 @@ Let F = flux with NaN at invalid spaxels, V = velocity with NaN at invalid spaxe
 * ``flux_vel_corr``: Pearson r of V and F where both are finite; NaN if ≤ ``min_pixels`` pairs.
 * ``mask_fraction``: NaN count of V / all spaxels of the square frame (~0.5 is normal).
 * ``n_valid_spaxels``: spaxels valid in both; ``total_spaxels`` = ny·nx.
+* ``mask_mode`` / ``mask_bits``: the reader's mask rule and the ``MANGA_DAPPIXMASK`` bits it
+  rejects (default ``unreliable`` = ``NOCOV|UNRELIABLE|DONOTUSE``, Marvin's default).
 * ``frac_valid_in_1.5Re``: fraction of spaxels inside 1.5 R_e whose **flux** is valid.
   ``re_method="circle"`` (default): circle of radius ``1.5·REFF/0.5″`` about the galaxy centre
   (``MapsData.center_pix``; the original used (nx/2, ny/2), half a pixel off);
@@ -26,15 +28,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from tqdm.auto import tqdm
 
-from .maps_io import MapsData, MapsFormatError, plateifu_from_path, read_maps
+from .maps_io import MapsData, MapsFormatError, mask_bit_names, plateifu_from_path, read_maps
+from .validation import config_dataclass
 
 __all__ = [
     "QUALITY_COLUMNS",
@@ -46,7 +49,7 @@ __all__ = [
 ]
 
 QUALITY_COLUMNS: tuple[str, ...] = (
-    "plateifu", "file", "line", "velocity_source", "mask_mode", "ny", "nx",
+    "plateifu", "file", "line", "velocity_source", "mask_mode", "mask_bits", "ny", "nx",
     "flux_min", "flux_max", "flux_mean", "vel_min", "vel_max", "vel_std", "vel_grad",
     "flux_vel_corr", "mask_fraction", "n_valid_spaxels", "total_spaxels", "reff",
     "frac_valid_in_1.5Re", "frac_valid_in_1.5Re_ell", "flag_low_rotation",
@@ -54,16 +57,24 @@ QUALITY_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class QualityConfig:
-    """Settings of the quality metrics (defaults = the original work's values)."""
+    """Settings of the quality metrics (defaults = the original work's values).
+
+    re_method: ``"circle"``, ``"ellipse"`` or ``"legacy"`` (see the module docstring).
+    re_factor: radius of the coverage region in units of R_e (1.5).
+    min_pixels: fewest finite spaxels for the plane fit and the correlation.
+    low_rotation: ``flag_low_rotation`` below this ``vel_grad``, km/s per spaxel.
+    heavily_masked: ``flag_heavily_masked`` above this ``mask_fraction``.
+    low_flux: ``flag_low_flux`` below this ``flux_max``, 1e-17 erg/s/cm²/spaxel.
+    """
 
     re_method: Literal["circle", "ellipse", "legacy"] = "circle"
-    re_factor: float = 1.5
-    min_pixels: int = 30
-    low_rotation: float = 2.0  # km/s per spaxel
-    heavily_masked: float = 0.7
-    low_flux: float = 5.0  # 1e-17 erg/s/cm²/spaxel
+    re_factor: Annotated[float, Field(gt=0)] = 1.5
+    min_pixels: Annotated[int, Field(ge=3)] = 30
+    low_rotation: Annotated[float, Field(ge=0)] = 2.0
+    heavily_masked: Annotated[float, Field(ge=0, le=1)] = 0.7
+    low_flux: float = 5.0
 
 
 def plane_fit_gradient(values: np.ndarray, min_pixels: int = 30) -> float:
@@ -101,10 +112,8 @@ def frac_valid_in_re(maps: MapsData, config: QualityConfig = QualityConfig()) ->
         return ell, ell
     if config.re_method == "legacy":
         cx, cy = nx / 2.0, ny / 2.0
-    elif config.re_method == "circle":
-        cx, cy = maps.center_pix
     else:
-        raise ValueError(f"re_method must be 'circle', 'ellipse' or 'legacy', got {config.re_method!r}")
+        cx, cy = maps.center_pix
     r_lim = config.re_factor * maps.reff / maps.spaxel_scale
     yy, xx = np.mgrid[0:ny, 0:nx]
     return fraction(np.hypot(xx - cx, yy - cy) <= r_lim), ell
@@ -134,6 +143,7 @@ def quality_row(maps: MapsData, config: QualityConfig = QualityConfig()) -> dict
         "line": maps.line,
         "velocity_source": maps.velocity_source,
         "mask_mode": maps.mask_mode,
+        "mask_bits": mask_bit_names(maps.mask_mode),
         "ny": ny,
         "nx": nx,
         "flux_min": _nan_stat(np.nanmin, F),

@@ -23,26 +23,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 from astropy.io import fits
+from pydantic import Field
 
 from .maps_io import DR17_EMLINE_CHANNELS
+from .validation import config_dataclass
 
 __all__ = ["RankingConfig", "rank_candidates", "read_catalogue", "read_dapall", "read_drpall", "robust_z"]
 
 _DR17_DAPTYPE = "HYB10-MILESHC-MASTARHC2"
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class RankingConfig:
-    """Cuts and weights of the candidate ranking (defaults = the original work's)."""
+    """Cuts and weights of the candidate ranking (defaults = the original work's; units beside each)."""
 
     line: str = "Ha-6564"
-    legacy_channel_index: int | None = None
+    legacy_channel_index: Annotated[int, Field(ge=0)] | None = None
     daptype: str = _DR17_DAPTYPE
     ba_range: tuple[float, float] = (0.3, 0.9)
     min_ha_sigma: float = 10.0  # km/s
@@ -53,7 +55,7 @@ class RankingConfig:
     w_flux: float = 1.0
     w_inclination: float = 0.7
     w_sigma: float = 0.5
-    top_n: int | None = None
+    top_n: Annotated[int, Field(ge=1)] | None = None
     sas_root: str = "https://data.sdss.org/sas/dr17/manga/spectro/analysis/v3_1_1/3.1.0"
 
 

@@ -23,15 +23,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from pydantic import Field
 from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write
 from .maps_io import MapsData, MapsFormatError, read_maps
+from .plotting import sky_axes
+from .validation import config_dataclass
 
 __all__ = [
     "SourceConfig",
@@ -46,9 +50,9 @@ __all__ = [
     "resample",
     "save_source_preview",
     "save_source_tensor",
+    "source_gallery_figure",
     "source_preview_figure",
     "source_tensor_from_arrays",
-    "stack_sources",
 ]
 
 
@@ -56,7 +60,7 @@ class SourceError(ValueError):
     """Maps cannot give a source tensor (all masked, too few valid spaxels, non-finite result)."""
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class SourceConfig:
     """Normalisation and resampling settings.
 
@@ -67,11 +71,11 @@ class SourceConfig:
     order : spline order for ``scipy.ndimage.zoom`` (1 = bilinear).
     """
 
-    size: int = 64
-    flux_percentiles: tuple[float, float] = (5.0, 99.5)
-    vel_scale_percentile: float = 95.0
-    min_valid: int = 30
-    order: int = 1
+    size: Annotated[int, Field(ge=2)] = 64
+    flux_percentiles: tuple[Annotated[float, Field(ge=0, le=100)], Annotated[float, Field(ge=0, le=100)]] = (5.0, 99.5)
+    vel_scale_percentile: Annotated[float, Field(gt=0, le=100)] = 95.0
+    min_valid: Annotated[int, Field(ge=1)] = 30
+    order: Annotated[int, Field(ge=0, le=5)] = 1
 
 
 @dataclass(frozen=True)
@@ -230,13 +234,6 @@ def build_source_tensors(
     return tensors, pd.DataFrame(rows)
 
 
-def stack_sources(sources: list[SourceTensor]) -> np.ndarray:
-    """(B, 2, N, N) float32 batch from source tensors of equal size (e.g. for ``simulate_batch``)."""
-    if not sources:
-        raise ValueError("no source tensors to stack")
-    return np.stack([s.tensor for s in sources]).astype(np.float32)
-
-
 def save_source_tensor(tensor: np.ndarray, path: str | Path) -> Path:
     """Write a (2, N, N) tensor as ``.npy`` atomically."""
     arr = np.asarray(tensor, dtype=np.float32)
@@ -249,32 +246,72 @@ def save_source_tensor(tensor: np.ndarray, path: str | Path) -> Path:
 
 
 def load_source_tensor(path: str | Path) -> np.ndarray:
-    """Read a source tensor written by :func:`save_source_tensor`; checks shape and finiteness."""
-    arr = np.load(path)
+    """Read a source tensor written by :func:`save_source_tensor` as float32 ``(2, N, N)``.
+
+    Raises :class:`SourceError` naming the file when it is not a readable ``.npy`` or not a
+    finite ``(2, N, N)`` array.
+    """
+    try:
+        arr = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{path}: cannot read as .npy ({exc})") from None
     if arr.ndim != 3 or arr.shape[0] != 2 or not np.isfinite(arr).all():
         raise SourceError(f"{path}: not a finite (2, N, N) source tensor (shape {arr.shape})")
     return arr.astype(np.float32, copy=False)
 
 
-def source_preview_figure(tensor: np.ndarray, title: str | None = None) -> Figure:
-    """Side-by-side flux (viridis, [0,1]) and velocity (RdBu_r, [-1,1]) panels, ``origin='lower'``."""
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
+def _source_panels(fig: Figure, axes, tensor: np.ndarray, arcsec_per_unit: float | None) -> None:
+    """Flux (viridis, [0, 1]) and velocity (RdBu_r, [-1, 1]) of one tensor on two axes, in arcsec
+    on the sky when the scale is known (pixel centres at ±``arcsec_per_unit``)."""
+    n = tensor.shape[-1]
+    half = 1.0 + 1.0 / (n - 1)  # pixel centres at ±1 normalised unit, plus half a pixel
+    scale, unit = (arcsec_per_unit, "arcsec") if arcsec_per_unit else (1.0, "normalised units")
+    extent = (-half * scale, half * scale, -half * scale, half * scale)
     for ax, img, label, cmap, lim in (
         (axes[0], tensor[0], "flux (normalised)", "viridis", (0, 1)),
         (axes[1], tensor[1], "velocity (normalised)", "RdBu_r", (-1, 1)),
     ):
-        im = ax.imshow(img, origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1])
-        ax.set_title(label)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        fig.colorbar(im, ax=ax, shrink=0.85)
+        im = ax.imshow(img, origin="lower", cmap=cmap, vmin=lim[0], vmax=lim[1], extent=extent)
+        sky_axes(fig, ax, im, unit, label)
+
+
+def source_preview_figure(tensor: np.ndarray, title: str | None = None, *,
+                          arcsec_per_unit: float | None = None) -> Figure:
+    """Side-by-side flux and velocity panels of a ``(2, N, N)`` tensor, ``origin='lower'``.
+
+    With ``arcsec_per_unit`` (``SourceTensor.meta["arcsec_per_unit"]``) the axes are arcseconds on
+    the sky; otherwise normalised units.
+    """
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    _source_panels(fig, fig.subplots(1, 2), np.asarray(tensor), arcsec_per_unit)
     if title:
         fig.suptitle(title)
     return fig
 
 
-def save_source_preview(tensor: np.ndarray, path: str | Path, title: str | None = None) -> Path:
+def source_gallery_figure(tensors: dict[str, np.ndarray], table: pd.DataFrame | None = None) -> Figure:
+    """All source tensors in one figure: a row (flux, velocity) per galaxy, sorted by id.
+
+    ``table`` (the per-file table of :func:`build_source_tensors`) gives each galaxy's
+    ``arcsec_per_unit``, so every panel is in arcseconds on the sky.
+    """
+    if not tensors:
+        raise ValueError("no source tensors to show")
+    scales = {}
+    if table is not None and "arcsec_per_unit" in table:
+        scales = dict(zip(table["plateifu"].astype(str), table["arcsec_per_unit"]))
+    ids = sorted(tensors)
+    fig = Figure(figsize=(8, 3.0 * len(ids)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(ids), 2))
+    for row, pid in zip(axes, ids):
+        _source_panels(fig, row, np.asarray(tensors[pid]), scales.get(pid))
+        row[0].set_title(f"{pid}: flux", fontsize=10)
+        row[1].set_title(f"{pid}: velocity", fontsize=10)
+    return fig
+
+
+def save_source_preview(tensor: np.ndarray, path: str | Path, title: str | None = None, *,
+                        arcsec_per_unit: float | None = None) -> Path:
     """Write the preview of :func:`source_preview_figure` as PNG atomically."""
-    fig = source_preview_figure(tensor, title)
+    fig = source_preview_figure(tensor, title, arcsec_per_unit=arcsec_per_unit)
     return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))

@@ -6,22 +6,25 @@ comes from explicit ``torch.Generator`` objects seeded from ``TrainConfig.seed``
 order: ``seed``; augmentation: ``seed + 1``); the global RNG is not used. ``torch`` intra-op
 threads are set to ``TrainConfig.num_threads`` for the duration of the call and restored after.
 
-Checkpoints are plain dicts ``{"state_dict": ..., "meta": ...}`` (what the Kedro catalog stores);
-:func:`save_checkpoint` writes one atomically.
+Checkpoints are plain dicts ``{"state_dict": ..., "meta": ...}``. The format is defined here once:
+:func:`write_checkpoint` / :func:`read_checkpoint` encode and decode it on any binary file object
+(the Kedro ``TorchCheckpointDataset`` calls them), :func:`save_checkpoint` / :func:`load_checkpoint`
+do the same for a path (atomic write).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import rankdata
+from pydantic import Field
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
@@ -29,6 +32,7 @@ from tqdm.auto import tqdm
 from .atomic import atomic_write
 from .augment import random_dihedral
 from .models import GlensCNN
+from .validation import config_dataclass
 
 __all__ = [
     "TrainConfig",
@@ -38,13 +42,15 @@ __all__ = [
     "evaluate",
     "roc_auc",
     "make_checkpoint",
+    "write_checkpoint",
+    "read_checkpoint",
     "save_checkpoint",
     "load_checkpoint",
     "model_from_checkpoint",
 ]
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class TrainConfig:
     """Optimisation settings (defaults = the original: Adam, lr 1e-3, batch 32, 10 epochs).
 
@@ -61,30 +67,16 @@ class TrainConfig:
     eval_batch_size: batch size for validation/test forward passes (no effect on results).
     """
 
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
+    epochs: Annotated[int, Field(ge=1)] = 10
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    lr: Annotated[float, Field(gt=0)] = 1e-3
     seed: int = 42
     monitor: Literal["accuracy", "loss"] = "accuracy"
-    patience: int | None = 3
+    patience: Annotated[int, Field(ge=1)] | None = 3
     augment: bool = True
-    num_threads: int | None = 1
+    num_threads: Annotated[int, Field(ge=1)] | None = 1
     flush_denormal: bool = True
-    eval_batch_size: int = 512
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"TrainConfig.epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"TrainConfig.batch_size must be >= 1, got {self.batch_size}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
-        if self.monitor not in ("accuracy", "loss"):
-            raise ValueError(f"TrainConfig.monitor must be 'accuracy' or 'loss', got {self.monitor!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"TrainConfig.patience must be >= 1 or None, got {self.patience}")
-        if self.num_threads is not None and self.num_threads < 1:
-            raise ValueError(f"TrainConfig.num_threads must be >= 1 or None, got {self.num_threads}")
+    eval_batch_size: Annotated[int, Field(ge=1)] = 512
 
 
 @dataclass
@@ -103,11 +95,12 @@ class TrainResult:
 
 
 def roc_auc(scores: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor) -> float:
-    """Area under the ROC curve by the rank (Mann–Whitney) formula.
+    """Area under the ROC curve of binary ``labels`` (0/1) ranked by ``scores`` (both ``(n,)``).
 
-    ``AUC = (R₊ − n₊(n₊+1)/2) / (n₊ n₋)`` with R₊ the sum of the (tie-averaged) ranks of the
-    positive-class scores; ties between a positive and a negative count 1/2. Labels must be 0/1.
-    Returns NaN when one class is absent.
+    :func:`sklearn.metrics.roc_auc_score` (the Mann–Whitney U statistic over ``n₊ n₋``; ties
+    between a positive and a negative count 1/2). Returns NaN when one class is absent, where
+    scikit-learn raises. Raises ``ValueError`` for labels other than 0/1, non-finite scores or
+    lengths that differ.
     """
     s = np.asarray(scores.detach().cpu() if isinstance(scores, torch.Tensor) else scores, float).ravel()
     y = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels).ravel()
@@ -117,12 +110,11 @@ def roc_auc(scores: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor
         raise ValueError("labels must be 0 or 1")
     if not np.isfinite(s).all():
         raise ValueError("scores contain NaN or inf")
-    pos = y == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
+    if np.unique(y).size < 2:
         return float("nan")
-    ranks = rankdata(s)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    from sklearn.metrics import roc_auc_score  # imported on use: scikit-learn takes ~1 s to import
+
+    return float(roc_auc_score(y, s))
 
 
 @torch.no_grad()
@@ -265,24 +257,48 @@ def make_checkpoint(state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -
     return {"state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()}, "meta": plain}
 
 
+def write_checkpoint(ckpt: Mapping[str, Any], file: IO[bytes]) -> None:
+    """Encode a checkpoint ``{"state_dict", "meta"}`` into a binary file object (``torch.save``).
+
+    Tensors are detached and moved to the CPU; ``meta`` must hold plain Python values so that
+    :func:`read_checkpoint` can load it with ``weights_only=True``.
+    """
+    if not isinstance(ckpt, Mapping) or set(ckpt) != {"state_dict", "meta"}:
+        keys = sorted(ckpt) if isinstance(ckpt, Mapping) else type(ckpt).__name__
+        raise ValueError(f"checkpoint must have exactly the keys state_dict, meta; got {keys}")
+    state = {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in ckpt["state_dict"].items()}
+    torch.save({"state_dict": state, "meta": dict(ckpt["meta"])}, file)
+
+
+def read_checkpoint(file: IO[bytes] | str | os.PathLike) -> dict[str, Any]:
+    """Decode a checkpoint written by :func:`write_checkpoint` (``torch.load(weights_only=True)``, CPU).
+
+    Raises ``ValueError`` for anything else (an arbitrary pickle, a dict without the two keys).
+    """
+    try:
+        ckpt = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types; re-raised as one
+        raise ValueError(f"not a readable glens-sim checkpoint ({exc})") from exc
+    if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "meta"}:
+        raise ValueError("checkpoint must be a dict with keys state_dict, meta")
+    return ckpt
+
+
 def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write a checkpoint dict with ``torch.save`` atomically (temp file + ``os.replace``)."""
-    path = Path(path)
-    if set(ckpt) != {"state_dict", "meta"}:
-        raise ValueError(f"checkpoint must have exactly the keys state_dict, meta; got {sorted(ckpt)}")
-    return atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    """Write a checkpoint to ``path`` with :func:`write_checkpoint`, atomically (temp file + rename)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            write_checkpoint(ckpt, fh)
+
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors and plain Python only)."""
-    path = Path(path)
+    """Read a checkpoint file with :func:`read_checkpoint`; errors name the file."""
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f"{path}: not a readable glens-sim checkpoint ({exc})") from exc
-    if not isinstance(ckpt, dict) or set(ckpt) != {"state_dict", "meta"}:
-        raise ValueError(f"{path}: checkpoint must be a dict with keys state_dict, meta")
-    return ckpt
+        return read_checkpoint(Path(path))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
 
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> GlensCNN:

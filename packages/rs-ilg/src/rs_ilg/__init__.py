@@ -6,11 +6,9 @@ mock galaxies. Two modes (:class:`ModeConfig`): ``compat`` reproduces the origin
 ``corrected`` fixes its quirks (spec section 13).
 """
 
-from .bench1d import (
-    Bench1DConfig, BenchResult, baseline_table, compare_modes, run_bench1d, run_both_modes, run_mond,
-    run_pure_global, summary_stats,
-)  # fmt: skip
+from .bench1d import Bench1DConfig, BenchResult, baseline_table, run_bench1d, run_mond, run_pure_global
 from .master import Galaxy, Master, MissingGalaxyError, build_master, master_to_frame, subset_names
+from .report import summarise_runs, summary_stats
 from .mock import make_mock_galaxies, write_mock_sparc
 from .modes import ModeConfig
 from .rotmod import Rotmod, RotmodFormatError, read_rotmod, read_rotmod_dir
@@ -18,7 +16,7 @@ from .table import TableFormatError, read_sparc_table
 
 __all__ = [
     "Bench1DConfig", "BenchResult", "Galaxy", "Master", "MissingGalaxyError", "ModeConfig", "Rotmod",
-    "RotmodFormatError", "TableFormatError", "baseline_table", "build_master", "compare_modes",
+    "RotmodFormatError", "TableFormatError", "baseline_table", "build_master",
     "make_mock_galaxies", "master_to_frame", "read_rotmod", "read_rotmod_dir", "read_sparc_table", "run_bench1d",
-    "run_both_modes", "run_mond", "run_pure_global", "subset_names", "summary_stats", "write_mock_sparc",
+    "run_mond", "run_pure_global", "subset_names", "summarise_runs", "summary_stats", "write_mock_sparc",
 ]  # fmt: skip

@@ -1,5 +1,6 @@
 """Atomic file writers: every output is written to a temporary file in the target folder and moved into
-place with ``os.replace``, so an interrupted run never leaves a truncated file behind.
+place with ``os.replace``, so an interrupted run never leaves a truncated file behind. Files get the
+permissions a plain ``open(path, "w")`` would give (0666 minus the umask), not ``mkstemp``'s 0600.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ import numpy as np
 __all__ = ["atomic_write", "write_bytes", "write_text", "write_json", "write_npz", "write_fits", "write_png"]
 
 
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no read-only call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], Any]) -> Path:
     """Call ``write(fh)`` on a temporary binary file next to ``path``, then move it onto ``path``.
 
@@ -29,6 +37,7 @@ def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], Any]) ->
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -12,30 +12,35 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from tqdm.auto import tqdm
 
+from .config import config_dataclass
+
 from .constants import ALPHA, ALPHA_PURE_GLOBAL, DWARF_VOBS_KMS, HUBER_DELTA, XI_BINS
-from .errors import chi2_over_n, dwarf_flag, mask_radius, sigma_eff
+from .error_model import dwarf_flag, mask_radius, score_same_points, sigma_eff
 from .kernels1d import (
     blend_bracket, g_bar_si, mond_velocity, n_raw, t_dyn_s, w_accel, w_blend, w_graph, w_time, xi_bin,
     xi_from_bin, xi_thresholds, zeta_pure_global, zeta_thickness,
 )  # fmt: skip
 from .master import (
-    MIN_POINTS_FULL, MIN_POINTS_Q1, Galaxy, Master, baryonic_velocity, build_master, passes_quality_gate, select,
-    subset_names,
+    MIN_POINTS_FULL, MIN_POINTS_Q1, Galaxy, Master, baryonic_velocity, passes_quality_gate, select, too_few_points,
 )  # fmt: skip
 from .modes import ModeConfig
+from .report import CHI2_COLUMNS
 
 Kernel1D = Literal["time", "accel", "blend", "graph"]
+#: Fewest points with r > 0 and Vobs > 0 the 1D benchmarks score (the original's rule).
+MIN_POINTS_1D: int = 3
 POINT_COLUMNS = ["galaxy", "r_kpc", "v_obs", "e_v", "sigma", "v_baryon", "w", "v_model", "v_newton", "v_mond",
-                 "evaluated"]  # fmt: skip
+                 "evaluated", "excluded_because"]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class Bench1DConfig:
     """Options of the 1D ILG benchmark (the original ``ilg_rotation_benchmark.py`` flags, spec 5.1).
 
@@ -53,13 +58,13 @@ class Bench1DConfig:
     """
 
     kernel: Kernel1D = "time"
-    ml_disk: float = 1.0
-    bins: int = XI_BINS
-    gext_ratio: float = 0.0
+    ml_disk: Annotated[float, Field(gt=0)] = 1.0
+    bins: Annotated[int, Field(ge=2)] = XI_BINS
+    gext_ratio: Annotated[float, Field(ge=0)] = 0.0
     zeta_off: bool = False
-    graph_tau: float = 1.0
-    graph_sigma_kpc: float = 2.0
-    graph_sigma_rel: float = 0.0
+    graph_tau: Annotated[float, Field(gt=0)] = 1.0
+    graph_sigma_kpc: Annotated[float, Field(gt=0)] = 2.0
+    graph_sigma_rel: Annotated[float, Field(ge=0)] = 0.0
     graph_norm: bool = False
     xi_thresholds: tuple[float, ...] | None = None
     calibration_names: tuple[str, ...] | None = None
@@ -69,7 +74,7 @@ class Bench1DConfig:
     permute_xi: bool = False
     permute_seed: int = 42
     w_mult: Mapping[str, float] | None = None
-    min_points: int = 3
+    min_points: Annotated[int, Field(ge=1)] = MIN_POINTS_1D
 
 
 @dataclass
@@ -184,17 +189,15 @@ def _score_galaxy(g: Galaxy, v_bar: np.ndarray, v_model: np.ndarray, mode: ModeC
     evaluated = (g.r_kpc >= b) & np.isfinite(v_model)
     dwarf = dwarf_flag(g, mode, g.v_obs[evaluated])
     sigma = sigma_eff(g.r_kpc, g.v_obs, g.e_v, b_kpc=b, R_d_kpc=g.R_d_kpc, dwarf=dwarf, model="A")
-    n, c2n = chi2_over_n(g.v_obs, v_model, sigma, evaluated)
+    n, chi = score_same_points(g.v_obs, sigma, evaluated, {"model": v_model})
+    c2n = chi["model"]
     v_mond = mond_velocity(g.r_kpc, v_bar, mond_variant, distinct=mode.mond_nu_variants == "distinct")
+    why = np.where(g.r_kpc < b, "inside the inner mask (r < b)", np.where(evaluated, "", "model not finite"))
     pts = pd.DataFrame({
         "galaxy": g.name, "r_kpc": g.r_kpc, "v_obs": g.v_obs, "e_v": g.e_v, "sigma": sigma, "v_baryon": v_bar,
-        "v_model": v_model, "v_newton": v_bar, "v_mond": v_mond, "evaluated": evaluated,
+        "v_model": v_model, "v_newton": v_bar, "v_mond": v_mond, "evaluated": evaluated, "excluded_because": why,
     })  # fmt: skip
     return pts, n, c2n
-
-
-def _population(master: Master, names: Sequence[str] | None) -> Master:
-    return select(master, list(names)) if names is not None else master
 
 
 def run_bench1d(
@@ -210,7 +213,7 @@ def run_bench1d(
     ``config.calibration_names``. Galaxies with fewer than ``min_points`` kept points or N <= 1 evaluated
     points are recorded in ``skipped``.
     """
-    pop = _population(master, names)
+    pop = select(master, None if names is None else list(names))
     gals = [_galaxy_arrays(g, config.swap_gas_star) for g in pop.values()]
     calib = gals
     if config.calibration_names is not None:
@@ -225,9 +228,9 @@ def run_bench1d(
         xis = np.random.default_rng(config.permute_seed).permutation(xis)
     rows, pts_all, skipped = [], [], []
     for g, xi in tqdm(list(zip(gals, xis, strict=True)), desc=f"bench1d[{config.kernel}]", disable=not progress):
-        keep = (g.r_kpc > 0) & (g.v_obs > 0)
-        if np.count_nonzero(keep) < config.min_points:
-            skipped.append({"galaxy": g.name, "reason": f"fewer than {config.min_points} points with r > 0, Vobs > 0"})
+        why = too_few_points(g, config.min_points)
+        if why is not None:
+            skipped.append({"galaxy": g.name, "reason": why})
             continue
         v_bar = baryonic_velocity(g, mode, config.ml_disk)
         w = ilg_weight(g, v_bar, config, mode, xi=float(xi), n_scale=float(glob["n_scale"]), t_ref=float(glob["T_ref_s"]))
@@ -265,12 +268,12 @@ def run_mond(
     progress: bool = True,
 ) -> BenchResult:
     """The MOND benchmark (``mond_rotation_benchmark.py``): v = sqrt(nu(g_bar/a0)) v_bar, error model A."""
-    pop = _population(master, names)
+    pop = select(master, None if names is None else list(names))
     rows, pts_all, skipped = [], [], []
     for g in tqdm(list(pop.values()), desc="mond", disable=not progress):
-        keep = (g.r_kpc > 0) & (g.v_obs > 0)
-        if np.count_nonzero(keep) < 3:
-            skipped.append({"galaxy": g.name, "reason": "fewer than 3 points with r > 0, Vobs > 0"})
+        why = too_few_points(g, MIN_POINTS_1D)
+        if why is not None:
+            skipped.append({"galaxy": g.name, "reason": why})
             continue
         v_bar = baryonic_velocity(g, mode, ml_disk)
         v_model = mond_velocity(g.r_kpc, v_bar, nu, distinct=mode.mond_nu_variants == "distinct")
@@ -294,11 +297,6 @@ def run_mond(
 # ----------------------------------------------------------------------------------------------- baselines
 
 
-def _c2n(df: pd.DataFrame, col: str) -> float:
-    z = (df["v_obs"] - df[col]) / df["sigma"]
-    return float(np.mean(z * z)) if len(df) else float("nan")
-
-
 def baseline_table(points: pd.DataFrame, model_col: str = "v_model") -> pd.DataFrame:
     """Per galaxy: N and chi2/N of the model, Newtonian (K = 1, v = v_bar) and MOND on exactly the same points.
 
@@ -309,37 +307,10 @@ def baseline_table(points: pd.DataFrame, model_col: str = "v_model") -> pd.DataF
     ev = points[points["evaluated"].astype(bool) & np.isfinite(points[model_col])]
     rows = []
     for name, df in ev.groupby("galaxy", sort=False):
-        rows.append({"galaxy": name, "N": len(df), "chi2_over_N": _c2n(df, model_col),
-                     "chi2_over_N_newton": _c2n(df, "v_newton"), "chi2_over_N_mond": _c2n(df, "v_mond")})  # fmt: skip
-    return pd.DataFrame(rows, columns=["galaxy", "N", "chi2_over_N", "chi2_over_N_newton", "chi2_over_N_mond"])
-
-
-def summary_stats(table: pd.DataFrame) -> pd.DataFrame:
-    """Median and mean of every chi2/N column of a :func:`baseline_table` (rows: median, mean, n_galaxies)."""
-    cols = [c for c in table.columns if c.startswith("chi2_over_N")]
-    out = pd.DataFrame(
-        {c: [float(table[c].median()), float(table[c].mean()), int(table[c].notna().sum())] for c in cols},
-        index=["median", "mean", "n_galaxies"],
-    )
-    out.index.name = "statistic"
-    return out
-
-
-def compare_modes(
-    runs: Mapping[str, BenchResult],
-) -> pd.DataFrame:
-    """One row per run label (e.g. ``"compat/time"``, ``"corrected/time"``): number of galaxies and points,
-    median/mean chi2/N of the model, Newtonian and MOND on the same points."""
-    rows = []
-    for label, res in runs.items():
-        t = baseline_table(res.points)
-        rows.append({
-            "run": label, "n_galaxies": len(t), "n_points": int(t["N"].sum()) if len(t) else 0,
-            "median_model": t["chi2_over_N"].median(), "mean_model": t["chi2_over_N"].mean(),
-            "median_newton": t["chi2_over_N_newton"].median(), "mean_newton": t["chi2_over_N_newton"].mean(),
-            "median_mond": t["chi2_over_N_mond"].median(), "mean_mond": t["chi2_over_N_mond"].mean(),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
+        n, chi = score_same_points(df["v_obs"], df["sigma"], np.ones(len(df), bool),
+                                   {c: df[m] for c, m in zip(CHI2_COLUMNS, (model_col, "v_newton", "v_mond"))})
+        rows.append({"galaxy": name, "N": n, **chi})
+    return pd.DataFrame(rows, columns=["galaxy", "N", *CHI2_COLUMNS])
 
 
 # ----------------------------------------------------------------------------------------------- pure-global
@@ -432,6 +403,7 @@ def run_pure_global(
             sig = sigma_eff(r, vo, ev, b_kpc=b, R_d_kpc=g.R_d_kpc, dwarf=dwarf, model=model)
             base = {"name": g.name, "class": f"G0S{int(g.Sigma_0 >= s0_med)}"}
             tdyn, gbar = t_dyn_s(r, v_bar), g_bar_si(r, v_bar)
+            v_mond = mond_velocity(r, v_bar, "simple", distinct=mode.mond_nu_variants == "distinct")
             for k in kernels:
                 core = w_accel(gbar, 0.0, alpha) if k == "w_g" else w_time(tdyn, t_ref_s, alpha)
                 with np.errstate(invalid="ignore"):
@@ -440,11 +412,8 @@ def run_pure_global(
                 recs[k].append({**base, **_pg_metrics(vo, v, sig, "ilg")})
                 pts[k].append(pd.DataFrame({
                     "galaxy": g.name, "r_kpc": r, "v_obs": vo, "e_v": ev, "sigma": sig, "v_baryon": v_bar, "w": w,
-                    "v_model": v, "v_newton": v_bar,
-                    "v_mond": mond_velocity(r, v_bar, "simple", distinct=mode.mond_nu_variants == "distinct"),
-                    "evaluated": True,
+                    "v_model": v, "v_newton": v_bar, "v_mond": v_mond, "evaluated": True, "excluded_because": "",
                 }))  # fmt: skip
-            v_mond = mond_velocity(r, v_bar, "simple", distinct=mode.mond_nu_variants == "distinct")
             recs["mond"].append({**base, **_pg_metrics(vo, v_mond, sig, "mond")})
         per_cohort[cohort] = {k: pd.DataFrame(v) for k, v in recs.items()}
         pts_by_cohort[cohort] = pts
@@ -489,27 +458,6 @@ def _pg_metrics(v_obs: np.ndarray, v: np.ndarray, sig: np.ndarray, tag: str) -> 
     chi2 = float(np.sum(z * z))
     return {"N": int(z.size), "chi2": chi2, "chi2N": chi2 / z.size, f"huber_{tag}": huber_mean(z),
             f"medabs_{tag}": float(np.median(np.abs(z)))}  # fmt: skip
-
-
-def run_both_modes(
-    rotmods: Mapping[str, object],
-    table: pd.DataFrame,
-    kernels: Sequence[Kernel1D] = ("time", "accel", "blend", "graph"),
-    config: Bench1DConfig = Bench1DConfig(),
-    progress: bool = True,
-) -> tuple[pd.DataFrame, dict[str, BenchResult]]:
-    """Run the 1D benchmark for each kernel in compat and corrected mode on each mode's Q1 cohort.
-
-    Returns (:func:`compare_modes` table with ILG, Newtonian and MOND medians/means on the same points,
-    results keyed ``"<mode>/<kernel>"``).
-    """
-    runs: dict[str, BenchResult] = {}
-    for mode in (ModeConfig.compat(), ModeConfig.corrected()):
-        master = build_master(rotmods, table, mode)  # type: ignore[arg-type]
-        names = subset_names(master, mode)
-        for k in kernels:
-            runs[f"{mode.mode}/{k}"] = run_bench1d(master, mode, replace(config, kernel=k), names, progress)
-    return compare_modes(runs), runs
 
 
 def run_kernels(

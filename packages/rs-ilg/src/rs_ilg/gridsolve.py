@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 
+from .config import config_dataclass
 from .constants import ALPHA, C_LAG
 from .modes import ModeConfig
 from .solvers import CGResult, DiffusionOperator, FFTPreconditioner, StopRule, cg_solve
@@ -25,7 +27,7 @@ from .solvers import CGResult, DiffusionOperator, FFTPreconditioner, StopRule, c
 __all__ = ["SolverSettings", "rhs_from_acceleration", "solve_kernel", "KernelSolve"]
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class SolverSettings:
     """How the kernel's linear systems are solved.
 
@@ -36,9 +38,9 @@ class SolverSettings:
     """
 
     stop: StopRule = "relative"
-    tol: float = 1e-8
-    maxiter_phi: int = 2000
-    maxiter_y1: int = 2000
+    tol: Annotated[float, Field(gt=0)] = 1e-8
+    maxiter_phi: Annotated[int, Field(ge=1)] = 2000
+    maxiter_y1: Annotated[int, Field(ge=1)] = 2000
     preconditioner: Literal["none", "fft"] = "fft"
     dtype: Literal["float64", "float32"] = "float64"
     solve_y1: bool = True
@@ -79,16 +81,6 @@ class SolverSettings:
             preconditioner="none" if per_step else "fft",
             dtype=dtype,
         )
-
-    def __post_init__(self) -> None:
-        if self.stop not in ("per_step", "relative"):
-            raise ValueError(f"SolverSettings.stop must be 'per_step' or 'relative', got {self.stop!r}")
-        if self.preconditioner not in ("none", "fft"):
-            raise ValueError(f"SolverSettings.preconditioner must be 'none' or 'fft', got {self.preconditioner!r}")
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"SolverSettings.dtype must be 'float64' or 'float32', got {self.dtype!r}")
-        if not (self.tol > 0 and self.maxiter_phi >= 1 and self.maxiter_y1 >= 1):
-            raise ValueError("SolverSettings: tol must be > 0 and iteration caps >= 1")
 
 
 def rhs_from_acceleration(g: np.ndarray, gext: float = 0.0, *, batched: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .gridsolve import KernelSolve, SolverSettings, rhs_from_acceleration, solve_kernel
-from .solvers import DiffusionOperator, central_gradient, fft_poisson, periodic_gaussian_filter
+from .solvers import DiffusionOperator, central_gradient, fft_poisson, finite_field, periodic_gaussian_filter
 
 __all__ = ["Kernel2DResult", "structure_tensor", "diffusion_coeffs_2d", "ilg_kernel_2d"]
 
@@ -34,9 +34,9 @@ class Kernel2DResult:
     """Output of :func:`ilg_kernel_2d` (all arrays (ny, nx), grid units).
 
     K: the kernel; f: right-hand side; f_ext: its external-field constant; phi: Poisson potential Φ;
-    a_x, a_y: baryonic acceleration -∇Φ; coeff_y, coeff_x: diffusion coefficients per axis;
-    K_a_x, K_a_y: the "effective acceleration" K ā (returned for completeness; the runner does not use
-    it); solve: CG diagnostics.
+    a_x, a_y: baryonic acceleration -∇Φ (the "effective acceleration" of spec §6 is ``K * a_x``,
+    ``K * a_y``; the runner does not use it); coeff_y, coeff_x: diffusion coefficients per axis;
+    solve: CG diagnostics.
     """
 
     K: np.ndarray
@@ -48,14 +48,6 @@ class Kernel2DResult:
     coeff_y: np.ndarray
     coeff_x: np.ndarray
     solve: KernelSolve
-
-    @property
-    def K_a_x(self) -> np.ndarray:
-        return self.K * self.a_x
-
-    @property
-    def K_a_y(self) -> np.ndarray:
-        return self.K * self.a_y
 
 
 def structure_tensor(field: np.ndarray, smooth_sigma: float | tuple[float, ...],
@@ -103,11 +95,7 @@ def ilg_kernel_2d(
     :func:`rs_ilg.gridsolve.rhs_from_acceleration`); 0 gives f_ext = 1.
     solver: default :meth:`SolverSettings.original_2d`.
     """
-    sigma = np.asarray(sigma, dtype=float)
-    if sigma.ndim != 2:
-        raise ValueError(f"ilg_kernel_2d needs a 2D array, got shape {sigma.shape}")
-    if not np.all(np.isfinite(sigma)):
-        raise ValueError("ilg_kernel_2d: sigma contains non-finite values")
+    sigma = finite_field(sigma, 2, "ilg_kernel_2d (sigma)")
     solver = solver or SolverSettings.original_2d()
     unit = (1.0, 1.0)
     phi = fft_poisson(sigma, unit)

@@ -31,7 +31,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from .gridsolve import KernelSolve, SolverSettings, rhs_from_acceleration, solve_kernel
-from .solvers import DiffusionOperator, central_gradient, fft_poisson, periodic_gaussian_filter
+from .solvers import DiffusionOperator, central_gradient, fft_poisson, finite_field, periodic_gaussian_filter
 
 __all__ = ["Kernel3DResult", "CoeffUnits", "diffusion_coeffs_3d", "ilg_kernel_3d", "ilg_kernel_3d_batch",
            "acceleration_field"]
@@ -127,12 +127,7 @@ def ilg_kernel_3d(
     tensor (the precomputed-features path). k1_null: return K = 1 everywhere (the K = 1 ablation; no solve).
     solver: default :meth:`SolverSettings.original_3d`.
     """
-    rho = np.asarray(rho, dtype=float)
-    if rho.ndim != 3:
-        raise ValueError(f"ilg_kernel_3d needs a 3D array, got shape {rho.shape}")
-    if not np.all(np.isfinite(rho)):
-        raise ValueError("ilg_kernel_3d: rho contains non-finite values")
-    out = ilg_kernel_3d_batch([rho], spacing, anisotropic=anisotropic, d_identity=d_identity, units=units,
+    out = ilg_kernel_3d_batch([finite_field(rho, 3, "ilg_kernel_3d (rho)")], spacing, anisotropic=anisotropic, d_identity=d_identity, units=units,
                               smooth_sigma_vox=smooth_sigma_vox, lambda_rec_kpc=lambda_rec_kpc,
                               smooth_sigma_kpc=smooth_sigma_kpc,
                               coeff_override=None if coeff_override is None else [coeff_override],

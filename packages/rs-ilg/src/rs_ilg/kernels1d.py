@@ -120,7 +120,7 @@ def w_graph(r_kpc: np.ndarray, q: np.ndarray, tau: float = 1.0, sigma_kpc: float
 
 
 def mond_nu(y: np.ndarray, variant: MondNu = "simple", distinct: bool = False) -> np.ndarray:
-    """MOND interpolation nu(y), y = g_bar/a0 floored at 1e-300.
+    """MOND interpolation nu(y), y = g_bar/a0 floored at 1e-300 (finite for every y >= 0; ~y^-1/2 as y -> 0).
 
     ``distinct=False`` (original): every variant is the simple nu = 1/2 + sqrt(1/4 + 1/y).
     ``distinct=True``: "standard" is nu = sqrt(1/2 + sqrt(1/4 + 1/y^2)) (mu = x/sqrt(1+x^2)) and "fb" is the
@@ -128,13 +128,18 @@ def mond_nu(y: np.ndarray, variant: MondNu = "simple", distinct: bool = False) -
     """
     yy = np.maximum(np.asarray(y, dtype=float), 1e-300)
     if distinct and variant == "standard":
-        return np.sqrt(0.5 + np.sqrt(0.25 + yy**-2.0))
+        return np.sqrt(0.5 + np.hypot(0.5, 1.0 / yy))  # sqrt(1/4 + y^-2) without overflow at y -> 0
     return 0.5 + np.sqrt(0.25 + 1.0 / yy)
 
 
 def mond_velocity(r_kpc: np.ndarray, v_bar_kms: np.ndarray, variant: MondNu = "simple", distinct: bool = False,
                   a0: float = A0_SI) -> np.ndarray:  # fmt: skip
-    """v_MOND = sqrt(nu(g_bar/a0)) v_bar [km/s]."""
-    y = g_bar_si(r_kpc, v_bar_kms) / a0
+    """v_MOND = sqrt(nu(g_bar/a0)) v_bar [km/s] (Milgrom 1983; nu as in Famaey & McGaugh 2012, eq. 49-51).
+
+    At the limit v_bar = 0 (g_bar = 0, e.g. a signed baryonic V^2 <= 0 floored at 0) v_MOND = 0, its limit
+    (deep MOND: v^4 = G M a0 -> 0); no point becomes NaN.
+    """
+    vb = np.asarray(v_bar_kms, dtype=float)
+    y = g_bar_si(r_kpc, vb) / a0
     y = np.where(np.isfinite(y), y, 1e-300)
-    return np.sqrt(mond_nu(y, variant, distinct)) * np.asarray(v_bar_kms)
+    return np.where(vb == 0.0, 0.0, np.sqrt(mond_nu(y, variant, distinct)) * vb)

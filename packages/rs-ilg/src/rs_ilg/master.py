@@ -11,8 +11,9 @@ Masses in Msun, lengths in kpc, Sigma_0 in Msun/kpc^2, velocities in km/s.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Literal
 
 import numpy as np
@@ -29,6 +30,10 @@ HELIUM_FACTOR: float = 1.33
 #: Minimum number of points with r >= 0.3 R_d for the "Q1" cohort, and for the "FULL" cohort (spec 2.3).
 MIN_POINTS_Q1: int = 7
 MIN_POINTS_FULL: int = 5
+#: Minimum number of usable points (r > 0 and Vobs > 0) for the grid runners and the features builder.
+MIN_POINTS_GRID: int = 5
+#: Per-point arrays of a :class:`Galaxy` (one value per kept rotmod row).
+ARRAY_FIELDS: tuple[str, ...] = ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul", "sb_disk", "sb_bul")
 
 
 class MissingGalaxyError(ValueError):
@@ -84,14 +89,77 @@ class Galaxy:
     def n_points_r_ge_0p3Rd(self) -> int:
         return int(np.count_nonzero(np.isfinite(self.r_kpc) & (self.r_kpc >= MASK_RD_FRACTION * self.R_d_kpc)))
 
+    def take(self, sel: np.ndarray) -> Galaxy:
+        """The galaxy restricted to the points ``sel`` (bool mask or indices over its points)."""
+        return replace(self, **{k: getattr(self, k)[sel] for k in ARRAY_FIELDS})
 
-class Master(dict):
-    """``dict[str, Galaxy]`` in C-locale name order, plus ``skipped`` (galaxy, reason), the ``mode`` it was
-    built with and ``sigma0_median`` (the population median used by the non-kinematic dwarf flag)."""
+    def usable(self) -> np.ndarray:
+        """Points with r > 0 and Vobs > 0 (bool, one per point)."""
+        return (self.r_kpc > 0) & (self.v_obs > 0)
 
-    skipped: pd.DataFrame
+
+def too_few_points(g: Galaxy, min_points: int) -> str | None:
+    """Why ``g`` cannot be run (fewer than ``min_points`` points with r > 0 and Vobs > 0), or ``None``."""
+    n = int(np.count_nonzero(g.usable()))
+    if n >= min_points:
+        return None
+    return f"{g.name}: only {n} points with r > 0 and Vobs > 0 (fewer than {min_points})"
+
+
+@dataclass
+class Master(Mapping[str, Galaxy]):
+    """The master table: ``galaxies`` (name -> :class:`Galaxy`, C-locale name order), ``skipped`` (galaxy,
+    reason), the ``mode`` it was built with and ``sigma0_median`` (the population median used by the
+    non-kinematic dwarf flag). Reads as a mapping of names to galaxies; :meth:`to_table` /
+    :meth:`from_table` give its one-table form (one row per point, the galaxy's scalars repeated)."""
+
+    galaxies: dict[str, Galaxy]
     mode: ModeConfig
-    sigma0_median: float
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["galaxy", "reason"]))
+    sigma0_median: float = math.nan
+
+    def __getitem__(self, name: str) -> Galaxy:
+        return self.galaxies[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.galaxies)
+
+    def __len__(self) -> int:
+        return len(self.galaxies)
+
+    def to_table(self) -> pd.DataFrame:
+        """One row per point: galaxy, the :data:`ARRAY_FIELDS` and every scalar of its :class:`Galaxy`.
+        ``attrs`` carry the mode, ``sigma0_median`` and the skipped galaxies (kept by parquet)."""
+        scalars = [f.name for f in fields(Galaxy) if f.name not in ARRAY_FIELDS and f.name != "name"]
+        parts = [pd.DataFrame({"galaxy": g.name, **{k: getattr(g, k) for k in ARRAY_FIELDS},
+                               **{k: getattr(g, k) for k in scalars}}) for g in self.galaxies.values()]  # fmt: skip
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["galaxy", *ARRAY_FIELDS, *scalars])
+        df["q_flag"] = df["q_flag"].astype("Int64")
+        df.attrs = {"mode": json.dumps(self.mode.to_dict()), "sigma0_median": float(self.sigma0_median),
+                    "skipped": self.skipped.astype(str).to_json(orient="records")}  # fmt: skip
+        return df
+
+    @classmethod
+    def from_table(cls, df: pd.DataFrame) -> Master:
+        """Inverse of :meth:`to_table`."""
+        scalars = [f.name for f in fields(Galaxy) if f.name not in ARRAY_FIELDS and f.name != "name"]
+        galaxies = {}
+        for name, sub in df.groupby("galaxy", sort=False):
+            first = sub.iloc[0]
+            sc = {k: (None if pd.isna(first[k]) else int(first[k])) if k == "q_flag" else first[k] for k in scalars}
+            sc["dwarf_sigma0"] = bool(sc["dwarf_sigma0"])
+            galaxies[str(name)] = Galaxy(name=str(name), **{k: sub[k].to_numpy(float) for k in ARRAY_FIELDS}, **sc)
+        skipped = pd.DataFrame(json.loads(df.attrs.get("skipped", "[]")), columns=["galaxy", "reason"])
+        return cls(galaxies=galaxies, mode=ModeConfig.from_dict(json.loads(df.attrs["mode"])), skipped=skipped,
+                   sigma0_median=float(df.attrs.get("sigma0_median", math.nan)))  # fmt: skip
+
+
+def population(master: Mapping[str, Galaxy], subset: Sequence[str] | None) -> list[str]:
+    """``master`` ∩ ``subset`` in master order (all of the master when ``subset`` is None)."""
+    if subset is None:
+        return list(master)
+    wanted = set(subset)
+    return [n for n in master if n in wanted]
 
 
 def heuristic_rd(r_kpc: np.ndarray, v_disk: np.ndarray) -> float:
@@ -138,7 +206,7 @@ def build_master(
     out and recorded in ``master.skipped`` with ``on_missing="skip"``. In compat mode the table only
     supplies ``q_flag`` for reporting (the original never reads it).
     """
-    needs_table = mode.rd_source == "catalog" or mode.gas_fraction == "catalog_mhi" or mode.quality_gate == "sparc_q"
+    needs_table = mode.needs_galaxy_table
     if needs_table and table is None:
         raise ValueError(f"mode {mode.mode!r} needs the SPARC galaxy table (rd_source={mode.rd_source!r}, "
                          f"gas_fraction={mode.gas_fraction!r}, quality_gate={mode.quality_gate!r})")  # fmt: skip
@@ -157,7 +225,7 @@ def build_master(
                 raise MissingGalaxyError(name, table_src)
             skipped.append({"galaxy": name, "reason": f"absent from galaxy table {table_src}"})
             continue
-        arrs = {k: getattr(rm, k)[keep] for k in ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul", "sb_disk", "sb_bul")}
+        arrs = {k: getattr(rm, k)[keep] for k in ARRAY_FIELDS}
         rd_h = heuristic_rd(arrs["r_kpc"], arrs["v_disk"])
         rd_cat = float(row["Rdisk"]) if row is not None else math.nan
         if mode.rd_source == "catalog" and rd_cat > 0:
@@ -185,14 +253,12 @@ def build_master(
             R_d_source=rd_src, f_gas=f_gas, f_gas_true=f_true, f_gas_proxy=est["f_gas_proxy"],
             Sigma_0=sigma0, q_flag=q, source=rm.source, **masses, **arrs,
         )  # fmt: skip
-    master = Master(out)
     s0 = np.array([g.Sigma_0 for g in out.values()])
-    master.sigma0_median = float(np.median(s0)) if s0.size else math.nan
+    s0_median = float(np.median(s0)) if s0.size else math.nan
     for g in out.values():
-        g.dwarf_sigma0 = bool(g.Sigma_0 < master.sigma0_median)
-    master.skipped = pd.DataFrame(skipped, columns=["galaxy", "reason"])
-    master.mode = mode
-    return master
+        g.dwarf_sigma0 = bool(g.Sigma_0 < s0_median)
+    return Master(galaxies=out, mode=mode, skipped=pd.DataFrame(skipped, columns=["galaxy", "reason"]),
+                  sigma0_median=s0_median)
 
 
 def baryonic_v2(g: Galaxy, mode: ModeConfig, ml_disk: float = 1.0, ml_bulge: float = 1.0) -> np.ndarray:
@@ -250,12 +316,7 @@ def select(master: Master, names: list[str] | None) -> Master:
     missing = [n for n in names if n not in master]
     if missing:
         raise KeyError(f"galaxies not in the master table: {missing}")
-    wanted = set(names)
-    sub = Master((k, v) for k, v in master.items() if k in wanted)
-    sub.skipped = master.skipped
-    sub.mode = master.mode
-    sub.sigma0_median = master.sigma0_median
-    return sub
+    return replace(master, galaxies={n: master[n] for n in population(master, names)})
 
 
 def master_to_frame(master: Mapping[str, Galaxy]) -> pd.DataFrame:

@@ -8,13 +8,17 @@ Functions whose behaviour depends on the mode take a ``ModeConfig``; they read t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from .config import config_dataclass
 
 ModeName = Literal["compat", "corrected", "custom"]
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class ModeConfig:
     """Named switches for every original quirk. Build with :meth:`compat` or :meth:`corrected`.
 
@@ -49,7 +53,8 @@ class ModeConfig:
       cg_max_iter_2d, cg_max_iter_3d, cg_max_iter_y1_3d: CG caps (``None`` = run to convergence).
       cg_tol: CG tolerance.
       lrec_units_3d: ``"voxel"`` (l_rec in voxel units applied with kpc spacings, compat) or ``"physical"``.
-      features_loader: ``"dead"`` (precomputed features are never loaded, compat) or ``"working"``.
+      features_loader: ``"dead"`` (precomputed features given to the 3D runner are ignored, compat) or
+        ``"working"``.
       gext_units: ``"si_added_to_ratio"`` (g_ext added as an SI number to g/g_max, compat: no effect) or
         ``"ratio_of_a0"`` (g_ext expressed in a0 and compared with a physical g).
       bulge_3d: ``"unnormalised_hernquist"`` (compat) or ``"unit_peak"``.
@@ -59,6 +64,13 @@ class ModeConfig:
       features_trace_float32: C_G from the float32 trace (compat) or float64.
       features3d_projection_axis: array axis summed by features3d (0 in compat; 2 = z in kernel layout).
       pilot_tensor_on_log: False: structure tensor of the linear image (compat); True: of ln image.
+      pilot_unusable_image: an input without a usable image: ``"placeholder"`` (compat: the original's
+        built-in Gaussian, flagged), ``"skip"`` (recorded) or ``"error"``.
+      trend_point_set: ``"features_rd"`` (compat: the trend rebuilds its points with the features' R_d') or
+        ``"runner"`` (the runner's own points and errors), see :mod:`rs_ilg.trends`.
+      honour_exclude_csv: False ignores the grid runners' ``--exclude-csv`` as the original does.
+    Every field is validated when the config is built (unknown fields and bad values raise
+    ``pydantic.ValidationError``, a ``ValueError``).
     """
 
     mode: ModeName = "compat"
@@ -66,7 +78,7 @@ class ModeConfig:
     rd_source: Literal["heuristic", "catalog"] = "heuristic"
     gas_fraction: Literal["velocity_estimate", "catalog_mhi"] = "velocity_estimate"
     quality_gate: Literal["missing_counts_as_q1", "sparc_q"] = "missing_counts_as_q1"
-    q1_max_flag: int = 1
+    q1_max_flag: Annotated[int, Field(ge=0, le=3)] = 1
     # baryons
     signed_v2: bool = False
     # error model
@@ -82,10 +94,10 @@ class ModeConfig:
     pure_global_alpha_literal: bool = True
     # 2D / 3D grids
     cg_stop: Literal["per_step", "relative_initial"] = "per_step"
-    cg_max_iter_2d: int | None = 400
-    cg_max_iter_3d: int | None = 400
-    cg_max_iter_y1_3d: int | None = 60
-    cg_tol: float = 1e-6
+    cg_max_iter_2d: Annotated[int, Field(ge=1)] | None = 400
+    cg_max_iter_3d: Annotated[int, Field(ge=1)] | None = 400
+    cg_max_iter_y1_3d: Annotated[int, Field(ge=1)] | None = 60
+    cg_tol: Annotated[float, Field(gt=0, lt=1)] = 1e-6
     lrec_units_3d: Literal["voxel", "physical"] = "voxel"
     features_loader: Literal["dead", "working"] = "dead"
     gext_units: Literal["si_added_to_ratio", "ratio_of_a0"] = "si_added_to_ratio"
@@ -94,8 +106,11 @@ class ModeConfig:
     features_diso_half_trace: bool = True
     features_n_r0: Literal["derived_rd", "profile_r0"] = "derived_rd"
     features_trace_float32: bool = True
-    features3d_projection_axis: int = 0
+    features3d_projection_axis: Literal[0, 1, 2] = 0
     pilot_tensor_on_log: bool = False
+    pilot_unusable_image: Literal["placeholder", "skip", "error"] = "placeholder"
+    trend_point_set: Literal["features_rd", "runner"] = "features_rd"
+    honour_exclude_csv: bool = False
 
     @classmethod
     def compat(cls, **overrides: Any) -> ModeConfig:
@@ -134,6 +149,9 @@ class ModeConfig:
             features_trace_float32=False,
             features3d_projection_axis=2,
             pilot_tensor_on_log=True,
+            pilot_unusable_image="skip",
+            trend_point_set="runner",
+            honour_exclude_csv=True,
         )
         base.update(overrides)
         return cls(**base)
@@ -147,15 +165,16 @@ class ModeConfig:
             return cls.corrected(**overrides)
         raise ValueError(f"unknown mode {name!r}; expected 'compat' or 'corrected'")
 
+    @property
+    def needs_galaxy_table(self) -> bool:
+        """Whether building the master table needs the SPARC galaxy table (catalog R_d, MHI or Q)."""
+        return self.rd_source == "catalog" or self.gas_fraction == "catalog_mhi" or self.quality_gate == "sparc_q"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every switch (for run parameters / MLflow)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModeConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown ModeConfig fields: {sorted(unknown)}")
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` (``pydantic.ValidationError``)."""
         return cls(**data)

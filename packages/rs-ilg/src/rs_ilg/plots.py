@@ -29,14 +29,24 @@ __all__ = [
     "chi2_distribution_figure",
     "trend_figure",
     "pilot_quicklook",
+    "runs_chi2_figure",
+    "ablation_figure",
+    "spanning_galaxies",
 ]
 
-#: Line styles of the model curves, by label.
+#: Line styles of the model curves, by label: ILG drawn last and on top, the baselines thinner and dashed, so
+#: every model stays visible where the curves coincide.
 BASELINE_STYLES: dict[str, dict] = {
-    "ILG": {"color": "C0", "lw": 2.0, "ls": "-"},
-    "Newtonian (K=1)": {"color": "C2", "lw": 1.5, "ls": "--"},
-    "MOND": {"color": "C3", "lw": 1.5, "ls": "-."},
+    "ILG": {"color": "C0", "lw": 2.2, "ls": "-", "zorder": 4},
+    "Newtonian (K=1)": {"color": "C2", "lw": 1.3, "ls": (0, (5, 2)), "zorder": 3},
+    "MOND": {"color": "C3", "lw": 1.3, "ls": (0, (1, 1.5)), "zorder": 3},
 }
+#: Readable names of the ablation variants (spec §10), for figure labels.
+VARIANT_LABELS: dict[str, str] = {
+    "baseline": "baseline", "d_to_i": "diffusion D → identity", "gext0": "no external field",
+    "const_sigma": "constant σ = 10 km/s", "no_inner_mask": "no inner mask (b = 0)", "k1_null": "K = 1 (Newtonian)",
+    "permute_features": "features of another galaxy",
+}  # fmt: skip
 
 
 def _figure(**kw) -> Figure:
@@ -78,17 +88,32 @@ def rotation_curve_figure(
     return fig
 
 
+def spanning_galaxies(points: pd.DataFrame, n: int) -> list[str]:
+    """``n`` galaxies spanning the sample: sorted by their largest V_obs, the ones at evenly spaced ranks
+    (slowest and fastest rotator included), in that order."""
+    vmax = points.groupby("galaxy", sort=False)["v_obs"].max().sort_values(kind="stable")
+    if len(vmax) <= n:
+        return list(vmax.index)
+    idx = np.unique(np.round(np.linspace(0, len(vmax) - 1, n)).astype(int))
+    return [str(vmax.index[i]) for i in idx]
+
+
 def rotation_curves_grid(
     points: pd.DataFrame, galaxies: Sequence[str] | None = None, *, ncols: int = 4,
-    model_columns: Mapping[str, str] | None = None, max_panels: int = 24,
+    model_columns: Mapping[str, str] | None = None, max_panels: int = 12, title: str = "",
 ) -> Figure:
     """Rotation curves of several galaxies from a points frame (columns galaxy, r_kpc, v_obs, v_err or e_v,
     and the model columns; ``evaluated`` optional). ``model_columns`` maps labels to columns, default
-    ILG = v_model, Newtonian (K=1) = v_baryon, MOND = v_mond (columns absent are left out)."""
+    ILG = v_model, Newtonian (K=1) = v_baryon, MOND = v_mond (columns absent are left out). Without
+    ``galaxies``, :func:`spanning_galaxies` picks ``max_panels`` of them (the rule is stated in the title)."""
     mc = dict(model_columns or {"ILG": "v_model", "Newtonian (K=1)": "v_baryon", "MOND": "v_mond"})
     mc = {k: c for k, c in mc.items() if c in points.columns}
-    names = list(dict.fromkeys(points["galaxy"])) if galaxies is None else list(galaxies)
-    names = names[:max_panels]
+    rule = ""
+    if galaxies is None:
+        names = spanning_galaxies(points, max_panels)
+        rule = f"{len(names)} of {points['galaxy'].nunique()} galaxies at evenly spaced ranks of max V_obs"
+    else:
+        names = list(galaxies)[:max_panels]
     if not names:
         raise ValueError("rotation_curves_grid: no galaxies to plot")
     nrows = -(-len(names) // ncols)
@@ -101,7 +126,11 @@ def rotation_curves_grid(
         ax = fig.add_subplot(nrows, min(ncols, len(names)), i + 1)
         ev = df["evaluated"].to_numpy(bool) if "evaluated" in df.columns else None
         _draw_curve(ax, df["r_kpc"].to_numpy(), df["v_obs"].to_numpy(), df[err].to_numpy(),
-                    {k: df[c].to_numpy() for k, c in mc.items()}, ev, name, legend=(i == 0))  # fmt: skip
+                    {k: df[c].to_numpy() for k, c in mc.items()}, ev, name, legend=False)  # fmt: skip
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize="small")
+    if title or rule:
+        fig.suptitle("; ".join(t for t in (title, rule) if t))
     return fig
 
 
@@ -134,13 +163,58 @@ def chi2_distribution_figure(runs: Mapping[str, Sequence[float]], *, bins: int =
             ax_c.step(xs, np.arange(1, xs.size + 1) / xs.size, where="post", color=color, label=label)
     ax_h.set_xlabel("log10 chi2/N")
     ax_h.set_ylabel("galaxies")
-    ax_h.legend(fontsize="small")
     ax_c.set_xscale("log")
     ax_c.set_xlabel("chi2/N")
     ax_c.set_ylabel("fraction of galaxies <= x")
-    ax_c.legend(fontsize="small")
+    fig.legend(*ax_h.get_legend_handles_labels(), loc="outside lower center", ncols=min(len(clean), 3),
+               fontsize="small")  # fmt: skip
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def runs_chi2_figure(table: pd.DataFrame, headline_1d: Mapping[str, str] | None = None) -> Figure:
+    """chi2/N distributions of a run table (:func:`rs_ilg.report.collect_runs` rows of several modes): per
+    mode the 3D ILG run, the headline 1D ILG run (``headline_1d``: mode -> run, default the 1D kernel with
+    the lowest median, :func:`rs_ilg.report.best_1d_runs`), and Newtonian and MOND on the 3D run's points."""
+    from .report import best_1d_runs, summarise_runs
+
+    head = dict(headline_1d or best_1d_runs(summarise_runs(table)))
+    runs: dict[str, pd.Series] = {}
+    for mode, df in table.groupby("mode", sort=False):
+        d3 = df[df["run"] == "3d"]
+        if mode in head:
+            runs[f"{mode}: ILG {head[mode].removeprefix('1d_')} kernel (1D)"] = df[df["run"] == head[mode]]["chi2_over_N"]
+        runs[f"{mode}: ILG 3D"] = d3["chi2_over_N"]
+        runs[f"{mode}: Newtonian (3D points)"] = d3["chi2_over_N_newton"]
+        runs[f"{mode}: MOND (3D points)"] = d3["chi2_over_N_mond"]
+    return chi2_distribution_figure(runs, title="chi2/N per galaxy; each baseline on its run's points")
+
+
+def ablation_figure(table: pd.DataFrame, baseline: str = "baseline") -> Figure:
+    """Each ablation variant's change of the median ILG chi2/N against ``baseline``, in percent, per mode
+    (rows of :func:`rs_ilg.report.ablation_table`), on a symmetric-log axis so that both the switches that
+    barely act and the ones that dominate stay readable; the value is written beside each bar."""
+    fig = _figure(figsize=(9, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    modes = list(dict.fromkeys(table["mode"]))
+    variants = [v for v in dict.fromkeys(table["variant"]) if v != baseline]
+    height = 0.8 / max(len(modes), 1)
+    for i, mode in enumerate(modes):
+        sub = table[table["mode"] == mode].set_index("variant").reindex(variants)
+        pct = 100.0 * sub["rel_change_median_vs_baseline"].to_numpy(float)
+        y = np.arange(len(variants)) + i * height
+        ax.barh(y, pct, height, label=f"{mode} mode", color=f"C{i}")
+        for yy, v in zip(y, pct):
+            ax.annotate(f"{v:+.3g} %", (v, yy), xytext=(4 if v >= 0 else -4, 0), textcoords="offset points",
+                        ha="left" if v >= 0 else "right", va="center", fontsize="small")  # fmt: skip
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.set_yticks(np.arange(len(variants)) + 0.4 - height / 2, [VARIANT_LABELS.get(v, v) for v in variants])
+    ax.invert_yaxis()
+    ax.set_xlabel("change of the median ILG chi2/N against the baseline [%] (symmetric log scale)")
+    ax.set_title("3D ILG kernel ablations (spec §10)")
+    ax.legend(loc="lower right", fontsize="small")
     return fig
 
 
@@ -166,16 +240,19 @@ def trend_figure(by_xi: pd.DataFrame, by_radius: pd.DataFrame, *, title: str = "
     return fig
 
 
-def pilot_quicklook(image: np.ndarray, trace: np.ndarray, name: str, *, placeholder: bool = False) -> Figure:
-    """The pilot quick-look: log1p(image) | trace of the structure tensor; the title says when the image is
-    the built-in placeholder."""
+def pilot_quicklook(image: np.ndarray, trace: np.ndarray, name: str, *, placeholder: bool = False,
+                    tensor_on_log: bool = False) -> Figure:  # fmt: skip
+    """The pilot quick-look: log1p(image) | trace of the structure tensor, with labelled colour bars (the
+    trace is in kpc^-2 when the tensor is of ln image, else in (input unit/kpc)^2); the title says when the
+    image is the built-in placeholder."""
     fig = _figure(figsize=(9, 4.2), layout="constrained")
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     im1 = ax1.imshow(np.log1p(np.maximum(np.asarray(image, float), 0.0)), origin="lower", cmap="magma")
-    ax1.set_title("log1p(Sigma_b)")
-    fig.colorbar(im1, ax=ax1, shrink=0.8)
+    ax1.set_title("background-subtracted image")
+    fig.colorbar(im1, ax=ax1, shrink=0.8, label="log(1 + Sigma_b) [input unit]")
     im2 = ax2.imshow(np.asarray(trace, float), origin="lower", cmap="viridis")
-    ax2.set_title("trace(S)")
-    fig.colorbar(im2, ax=ax2, shrink=0.8)
+    ax2.set_title("trace of the structure tensor S")
+    fig.colorbar(im2, ax=ax2, shrink=0.8,
+                 label="trace(S) [kpc^-2]" if tensor_on_log else "trace(S) [(input unit / kpc)^2]")  # fmt: skip
     fig.suptitle(f"{name} (PLACEHOLDER image, not the galaxy)" if placeholder else name)
     return fig

@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .textio import TextDecodeError, decode_text
+
 COLUMNS: tuple[str, ...] = ("Rad", "Vobs", "errV", "Vgas", "Vdisk", "Vbul", "SBdisk", "SBbul")
 SUFFIX = "_rotmod.dat"
 _DISTANCE_RE = re.compile(r"#\s*Distance\s*=\s*([-+0-9.eE]+)\s*Mpc", re.IGNORECASE)
@@ -101,6 +103,22 @@ def galaxy_name_from_path(path: str | Path) -> str:
     return base[: -len(SUFFIX)] if base.endswith(SUFFIX) else Path(base).stem
 
 
+#: Largest plausible rotation or component speed [km/s]: the fastest disc galaxies rotate at ~500 km/s.
+MAX_SPEED_KMS: float = 1000.0
+
+
+def _row_problems(values: list[float]) -> list[str]:
+    """Why a parsed row is outside the physical range (``COLUMNS`` order), empty when it is fine: Rad, Vobs
+    and errV must be > 0; Vdisk and Vbul >= 0 (Vgas may be negative, SPARC's convention for a gas ring
+    pulling outwards); every speed below :data:`MAX_SPEED_KMS`; surface brightnesses >= 0."""
+    out = [f"{col} = {values[i]:g} must be > 0" for i, col in ((0, "Rad"), (1, "Vobs"), (2, "errV")) if values[i] <= 0]
+    out += [f"{col} = {values[i]:g} must be >= 0" for i, col in ((4, "Vdisk"), (5, "Vbul"), (6, "SBdisk"), (7, "SBbul"))
+            if values[i] < 0]  # fmt: skip
+    out += [f"{col} = {values[i]:g} km/s exceeds {MAX_SPEED_KMS:g} km/s"
+            for i, col in ((1, "Vobs"), (2, "errV"), (3, "Vgas"), (4, "Vdisk"), (5, "Vbul")) if abs(values[i]) > MAX_SPEED_KMS]
+    return out
+
+
 def parse_rotmod_text(text: str, source: str, name: str | None = None, bad_rows: BadRows = "raise") -> Rotmod:
     """Parse the text of one rotmod file. ``source`` is used in error messages and to name the galaxy."""
     name = name or galaxy_name_from_path(source)
@@ -119,6 +137,8 @@ def parse_rotmod_text(text: str, source: str, name: str | None = None, bad_rows:
                     distance = float(m.group(1))
                 except ValueError as exc:  # pragma: no cover - regex guarantees a number shape
                     raise RotmodFormatError(source, lineno, f"bad distance {m.group(1)!r}") from exc
+                if not distance > 0:
+                    raise RotmodFormatError(source, lineno, f"Distance = {m.group(1)} Mpc must be > 0")
             continue
         tokens = line.split()
         if len(tokens) < len(COLUMNS):
@@ -137,15 +157,17 @@ def parse_rotmod_text(text: str, source: str, name: str | None = None, bad_rows:
             if not math.isfinite(val):
                 raise RotmodFormatError(source, lineno, f"column {col}: non-finite value {tok!r}")
             values.append(val)
-        problems = [
-            f"{col} = {values[i]:g} must be > 0" for i, col in ((0, "Rad"), (1, "Vobs"), (2, "errV")) if values[i] <= 0
-        ]
+        problems = _row_problems(values)
         if problems:
             reason = "; ".join(problems)
             if bad_rows == "raise":
                 raise RotmodFormatError(source, lineno, reason + " (use bad_rows='drop' to drop such rows)")
             dropped.append({"galaxy": name, "path": source, "line": lineno, "reason": reason})
             continue
+        if rows and values[0] <= rows[-1][0]:
+            raise RotmodFormatError(source, lineno, f"column Rad: {values[0]:g} kpc is not greater than the previous "
+                                    f"row's {rows[-1][0]:g} kpc (line {lines[-1]}): radii must be unique and "
+                                    f"increasing")  # fmt: skip
         rows.append(values)
         lines.append(lineno)
     if not rows:
@@ -172,9 +194,9 @@ def read_rotmod(path: str | Path, bad_rows: BadRows = "raise") -> Rotmod:
     """Read one ``<Galaxy>_rotmod.dat`` file (see module docstring for format and errors)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8", errors="strict")
-    except UnicodeDecodeError as exc:
-        raise RotmodFormatError(p, None, f"not a text file ({exc})") from exc
+        text = decode_text(p.read_bytes(), str(p))
+    except TextDecodeError as exc:
+        raise RotmodFormatError(p, None, str(exc).removeprefix(f"{p}: ")) from None
     return parse_rotmod_text(text, str(p), bad_rows=bad_rows)
 
 
@@ -220,9 +242,9 @@ def read_rotmod_dir(
         try:
             raw = loader()
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise RotmodFormatError(source, None, f"not a text file ({exc})") from exc
+                text = decode_text(raw, source)
+            except TextDecodeError as exc:
+                raise RotmodFormatError(source, None, str(exc).removeprefix(f"{source}: ")) from None
             found[name] = parse_rotmod_text(text, source, name=name, bad_rows=bad_rows)
         except RotmodFormatError as exc:
             if on_error == "raise":

@@ -15,24 +15,29 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy.ndimage import map_coordinates
 from tqdm.auto import tqdm
 
+from pydantic import Field
+
+from .config import config_dataclass
 from .constants import A0_SI, KMS, KPC_M
-from .errors import chi2_over_n, mask_radius, sigma_total
-from .features import GalaxyFeatures, load_features
+from .error_model import mask_radius, score_same_points, sigma_total
+from .features import GalaxyFeatures
 from .gridsolve import SolverSettings
 from .kernel2d import ilg_kernel_2d
 from .kernel3d import ilg_kernel_3d_batch
 from .kernels1d import mond_velocity
-from .master import Galaxy, baryonic_velocity
+from .master import MIN_POINTS_GRID, Galaxy, baryonic_velocity, population, too_few_points
 from .modes import ModeConfig
-from .proxies import component_weights, rho_proxy_3d, sigma_proxy_2d
+from .proxies import Grid3D, component_weights, rho_proxy_3d, sigma_proxy_2d
+from .report import CHI2_COLUMNS
 
 __all__ = [
     "GridRunConfig",
@@ -45,14 +50,13 @@ __all__ = [
     "run_galaxy_2d",
     "run_galaxies_3d",
     "run_grid",
-    "population",
+    "summary_row",
 ]
 
-_MIN_POINTS = 5
 _CONST_SIGMA_KMS = 10.0
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class GridRunConfig:
     """Options of a 2D or 3D grid run (the original runners' flags, spec §6.3, §7.5).
 
@@ -65,74 +69,54 @@ class GridRunConfig:
     original hard-codes 0).
     Ablations (spec §10): ``d_identity`` (D → I), ``gext0`` (f_ext = 1, external field dropped),
     ``const_sigma`` (σ_eff = 10 km/s everywhere, errV dropped), ``no_inner_mask`` (b = 0 for mask and beam),
-    ``k1_null`` (K = 1), ``features_root`` (precomputed features, 3D), ``permute_features`` /
-    ``permute_seed`` (features of another galaxy by a seeded shuffle of the sorted names).
+    ``k1_null`` (K = 1), ``permute_features`` / ``permute_seed`` (features of another galaxy by a seeded
+    shuffle of the sorted names; acts only when features are given to :func:`run_grid`).
     Execution: ``solver_dtype`` ("float32" allowed in converged modes), ``batch_size`` (3D galaxies per
     batched CG), ``n_jobs`` (worker processes).
+    Every field is validated when the config is built (``pydantic.ValidationError``, a ``ValueError``).
     """
 
     ndim: Literal[2, 3] = 3
-    nx: int = 32
-    ny: int | None = None
-    nz: int | None = None
-    box_factor_xy: float = 8.0
-    box_factor_z: float = 2.0
-    smooth_sigma_rel: float = 0.2
-    smooth_sigma_vox: float = 1.0
-    lambda_rec_kpc: float = 0.5
-    smooth_sigma_kpc: float | None = None
+    nx: Annotated[int, Field(ge=4)] = 32
+    ny: Annotated[int, Field(ge=4)] | None = None
+    nz: Annotated[int, Field(ge=4)] | None = None
+    box_factor_xy: Annotated[float, Field(gt=0)] = 8.0
+    box_factor_z: Annotated[float, Field(gt=0)] = 2.0
+    smooth_sigma_rel: Annotated[float, Field(gt=0)] = 0.2
+    smooth_sigma_vox: Annotated[float, Field(gt=0)] = 1.0
+    lambda_rec_kpc: Annotated[float, Field(gt=0)] = 0.5
+    smooth_sigma_kpc: Annotated[float, Field(gt=0)] | None = None
     anisotropic: bool = False
-    ml_disk: float = 1.0
-    gext_ratio: float = 0.0
+    ml_disk: Annotated[float, Field(gt=0)] = 1.0
+    gext_ratio: Annotated[float, Field(ge=0)] = 0.0
     d_identity: bool = False
     gext0: bool = False
     const_sigma: bool = False
     no_inner_mask: bool = False
     k1_null: bool = False
-    features_root: str | None = None
     permute_features: bool = False
     permute_seed: int = 42
     solver_dtype: Literal["float64", "float32"] = "float64"
-    batch_size: int = 1
-    n_jobs: int = 1
+    batch_size: Annotated[int, Field(ge=1)] = 1
+    n_jobs: Annotated[int, Field(ge=1)] = 1
 
     @classmethod
-    def run2d(cls, **kw) -> "GridRunConfig":
+    def run2d(cls, **kw: Any) -> GridRunConfig:
         """2D defaults of ``sparc_2d_proxy_runner.py``: 128², box 8 R_d, smoothing 0.2 R_d, anisotropic."""
-        base = dict(ndim=2, nx=128, anisotropic=True)
-        base.update(kw)
-        return cls(**base)
+        return cls(**{"ndim": 2, "nx": 128, "anisotropic": True, **kw})
 
     @classmethod
-    def run3d(cls, **kw) -> "GridRunConfig":
+    def run3d(cls, **kw: Any) -> GridRunConfig:
         """3D defaults of ``sparc_3d_proxy_runner.py``: 32³, box 8 R_d × 2 h_z, smoothing 1 voxel, isotropic."""
-        base = dict(ndim=3, nx=32)
-        base.update(kw)
-        return cls(**base)
-
-    def __post_init__(self) -> None:
-        if self.ndim not in (2, 3):
-            raise ValueError(f"GridRunConfig.ndim must be 2 or 3, got {self.ndim!r}")
-        for name in ("nx", "ny", "nz"):
-            v = getattr(self, name)
-            if v is not None and v < 4:
-                raise ValueError(f"GridRunConfig.{name} must be >= 4, got {v}")
-        if self.box_factor_xy <= 0 or self.box_factor_z <= 0:
-            raise ValueError("GridRunConfig box factors must be > 0")
-        if self.gext_ratio < 0:
-            raise ValueError(f"GridRunConfig.gext_ratio must be >= 0, got {self.gext_ratio}")
-        if self.batch_size < 1 or self.n_jobs < 1:
-            raise ValueError("GridRunConfig.batch_size and n_jobs must be >= 1")
-        if self.solver_dtype not in ("float64", "float32"):
-            raise ValueError(f"GridRunConfig.solver_dtype must be float64 or float32, got {self.solver_dtype!r}")
+        return cls(**{"ndim": 3, "nx": 32, **kw})
 
     @property
     def shape3d(self) -> tuple[int, int, int]:
+        """(ny, nx, nz) of the 3D box."""
         return (self.ny or self.nx, self.nx, self.nz or self.nx)
 
-    def to_dict(self) -> dict:
-        from dataclasses import asdict
-
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every field (for run.json / MLflow)."""
         return asdict(self)
 
 
@@ -171,6 +155,12 @@ class GridRunResult:
     skipped: pd.DataFrame
     config: GridRunConfig
     mode: ModeConfig
+
+    def points_frame(self) -> pd.DataFrame:
+        """Every galaxy's per-point table in one frame, with a ``galaxy`` column (run order)."""
+        if not self.galaxies:
+            return pd.DataFrame(columns=["galaxy"])
+        return pd.concat([r.points.assign(galaxy=n) for n, r in self.galaxies.items()], ignore_index=True)
 
 
 # ----------------------------------------------------------------------------------------------- rings
@@ -231,19 +221,6 @@ def _resize_corner_aligned(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _kept(g: Galaxy) -> Galaxy:
-    keep = (g.r_kpc > 0) & (g.v_obs > 0)
-    if keep.all():
-        return g
-    return replace(g, **{k: getattr(g, k)[keep] for k in ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul",
-                                                          "sb_disk", "sb_bul") if getattr(g, k).size == keep.size})
-
-
-def _subset(g: Galaxy, sel: np.ndarray) -> Galaxy:
-    return replace(g, **{k: getattr(g, k)[sel] for k in ("r_kpc", "v_obs", "e_v", "v_gas", "v_disk", "v_bul",
-                                                         "sb_disk", "sb_bul") if getattr(g, k).size == sel.size})
-
-
 def _solver(mode: ModeConfig, cfg: GridRunConfig) -> SolverSettings:
     return SolverSettings.from_mode(mode, cfg.ndim, dtype=cfg.solver_dtype)
 
@@ -272,26 +249,50 @@ def _external_ratio(mode: ModeConfig, cfg: GridRunConfig, g: Galaxy, v_bar: np.n
     return float(gext / gpeak)
 
 
-def _score(g: Galaxy, mode: ModeConfig, cfg: GridRunConfig, v_bar: np.ndarray, v_model: np.ndarray,
-           dwarf_points: np.ndarray) -> tuple[int, float, float, float, np.ndarray, np.ndarray, np.ndarray]:
-    """Error model A + inner mask; the same N points for ILG, Newtonian and MOND."""
+@dataclass(frozen=True)
+class _Scored:
+    """A galaxy's grid fit scored with error model A and the inner mask (one entry per point)."""
+
+    n: int
+    chi2: dict[str, float]  # CHI2_COLUMNS -> chi2/N, the same N points for every model
+    sigma: np.ndarray
+    evaluated: np.ndarray
+    v_mond: np.ndarray
+
+
+def _score(g: Galaxy, mode: ModeConfig, cfg: GridRunConfig, v_bar: np.ndarray, v_model: np.ndarray) -> _Scored:
+    """Error model A + inner mask; the same N points for ILG, Newtonian and MOND. The dwarf flag comes from
+    the last 3 points (finite model or not), as in the original runners."""
     b = 0.0 if cfg.no_inner_mask else mask_radius(g, mode)
-    sig = sigma_total(g, mode, evaluated=dwarf_points, b_kpc=b,
+    sig = sigma_total(g, mode, evaluated=np.ones(g.n_points, bool), b_kpc=b,
                       const_sigma_kms=_CONST_SIGMA_KMS if cfg.const_sigma else None)
     evaluated = np.isfinite(v_model) & (g.r_kpc >= b)
-    n, chi = chi2_over_n(g.v_obs, v_model, sig, evaluated)
-    _, chi_n = chi2_over_n(g.v_obs, v_bar, sig, evaluated)
     v_mond = mond_velocity(g.r_kpc, v_bar, "simple", distinct=mode.mond_nu_variants == "distinct")
-    _, chi_m = chi2_over_n(g.v_obs, v_mond, sig, evaluated)
-    return n, chi, chi_n, chi_m, sig, evaluated, v_mond
+    n, chi = score_same_points(g.v_obs, sig, evaluated, dict(zip(CHI2_COLUMNS, (v_model, v_bar, v_mond))))
+    return _Scored(n=n, chi2=chi, sigma=sig, evaluated=evaluated, v_mond=v_mond)
+
+
+def _result(g: Galaxy, sc: _Scored, points: dict[str, np.ndarray], K: np.ndarray, **extra: Any) -> GalaxyGridResult:
+    pts = pd.DataFrame({"r_kpc": g.r_kpc, "v_obs": g.v_obs, "v_err": g.e_v, **points, "v_mond": sc.v_mond,
+                        "sigma_eff": sc.sigma, "evaluated": sc.evaluated})  # fmt: skip
+    return GalaxyGridResult(galaxy=g.name, N=sc.n, chi2_over_N=sc.chi2["chi2_over_N"],
+                            chi2_over_N_newton=sc.chi2["chi2_over_N_newton"],
+                            chi2_over_N_mond=sc.chi2["chi2_over_N_mond"], points=pts,
+                            K_minus_1_max=float(np.max(K) - 1.0), **extra)  # fmt: skip
+
+
+def _usable(galaxy: Galaxy) -> Galaxy:
+    """The galaxy's points with r > 0 and Vobs > 0; ``ValueError`` when fewer than :data:`MIN_POINTS_GRID`."""
+    why = too_few_points(galaxy, MIN_POINTS_GRID)
+    if why is not None:
+        raise ValueError(why)
+    return galaxy.take(galaxy.usable())
 
 
 # ----------------------------------------------------------------------------------------------- 2D
 def run_galaxy_2d(galaxy: Galaxy, mode: ModeConfig, cfg: GridRunConfig) -> GalaxyGridResult:
     """2D run of one galaxy (spec §6.1). Raises ``ValueError`` if fewer than 5 usable points."""
-    g = _kept(galaxy)
-    if g.n_points < _MIN_POINTS:
-        raise ValueError(f"{g.name}: only {g.n_points} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})")
+    g = _usable(galaxy)
     rd = g.R_d_kpc
     v_bar = baryonic_velocity(g, mode, cfg.ml_disk)
     w = component_weights(g.v_gas, g.v_disk, g.v_bul, ml_disk=cfg.ml_disk, mode=mode)
@@ -302,122 +303,142 @@ def run_galaxy_2d(galaxy: Galaxy, mode: ModeConfig, cfg: GridRunConfig) -> Galax
     K = np.ones_like(kr.K) if cfg.k1_null else kr.K
     w_ring = ring_average_at(K, g.r_kpc / dx)
     v_model = np.sqrt(np.maximum(w_ring, 1e-6)) * v_bar
-    # The original 2D runner takes the dwarf flag from the last 3 kept points (finite K or not).
-    n, chi, chi_n, chi_m, sig, ev, v_mond = _score(g, mode, cfg, v_bar, v_model, np.ones(g.n_points, bool))
-    pts = pd.DataFrame({"r_kpc": g.r_kpc, "v_obs": g.v_obs, "v_err": g.e_v, "v_baryon": v_bar, "w_ring": w_ring,
-                        "v_model": v_model, "v_mond": v_mond, "sigma_eff": sig, "evaluated": ev})
-    return GalaxyGridResult(galaxy=g.name, N=n, chi2_over_N=chi, chi2_over_N_newton=chi_n, chi2_over_N_mond=chi_m,
-                            points=pts, K_minus_1_max=float(np.max(K) - 1.0),
-                            cg_iterations=kr.solve.phi.iterations, cg_rel_residual=kr.solve.phi.rel_residual)
+    sc = _score(g, mode, cfg, v_bar, v_model)
+    return _result(g, sc, {"v_baryon": v_bar, "w_ring": w_ring, "v_model": v_model}, K,
+                   cg_iterations=kr.solve.phi.iterations, cg_rel_residual=kr.solve.phi.rel_residual)
 
 
 # ----------------------------------------------------------------------------------------------- 3D
+@dataclass(frozen=True)
+class _Prepared3D:
+    """One galaxy ready for the 3D kernel: usable points, v_bar, proxy box, optional coefficient field from
+    precomputed features, external-field ratio and the galaxy whose features were used."""
+
+    galaxy: Galaxy
+    v_bar: np.ndarray
+    box: Grid3D
+    coeff: np.ndarray | None
+    gext: float
+    features_from: str | None
+
+
+def _prepare_3d(galaxy: Galaxy, mode: ModeConfig, cfg: GridRunConfig,
+                features: Mapping[str, GalaxyFeatures] | None, features_from: Mapping[str, str]) -> _Prepared3D:
+    ny, nx, nz = cfg.shape3d
+    g = _usable(galaxy)
+    v_bar = baryonic_velocity(g, mode, cfg.ml_disk)
+    w = component_weights(g.v_gas, g.v_disk, g.v_bul, ml_disk=cfg.ml_disk, mode=mode)
+    box = rho_proxy_3d(g.R_d_kpc, w, nx=nx, ny=ny, nz=nz, box_factor_xy=cfg.box_factor_xy,
+                       box_factor_z=cfg.box_factor_z, mode=mode)
+    coeff, g_ext_si, src = None, None, None
+    if features is not None:
+        src = features_from.get(g.name, g.name)
+        if src not in features:
+            raise KeyError(f"no precomputed features for galaxy {src!r} (features of {len(features)} galaxies given)")
+        feat = features[src]
+        c2d = _resize_corner_aligned(feature_coefficients(feat, d_identity=cfg.d_identity), (ny, nx))
+        coeff = np.repeat(c2d[:, :, None], nz, axis=2)
+        g_ext_si = float(feat.g_ext_SI)
+        if not (np.isfinite(g_ext_si) and g_ext_si >= 0):
+            raise ValueError(f"features of {src}: g_ext_SI must be finite and >= 0, got {g_ext_si!r}")
+    return _Prepared3D(galaxy=g, v_bar=v_bar, box=box, coeff=coeff, gext=_external_ratio(mode, cfg, g, v_bar, g_ext_si),
+                       features_from=src)
+
+
 def run_galaxies_3d(galaxies: Sequence[Galaxy], mode: ModeConfig, cfg: GridRunConfig, *,
+                    features: Mapping[str, GalaxyFeatures] | None = None,
                     features_from: Mapping[str, str] | None = None) -> list[GalaxyGridResult]:
     """3D runs of several galaxies (one batched solve when ``cfg.batch_size`` > 1; spec §7).
 
-    ``features_from``: galaxy → galaxy whose precomputed features to use (permutation); default identity.
-    With ``mode.features_loader == "dead"`` (compat) ``cfg.features_root`` is ignored, as in the
-    original (spec §7.6), and so are the g_ext it would carry and the permutation.
+    ``features``: precomputed features by galaxy name (:func:`rs_ilg.features.read_features` or
+    ``FeatureSet.galaxies``); their D_iso and ℓ_rec replace the structure-tensor coefficients and their
+    g_ext_SI the external field. With ``mode.features_loader == "dead"`` (compat) they are ignored, as in the
+    original (spec §7.6), and so is the permutation. ``features_from``: galaxy → galaxy whose features it
+    gets (permutation); default identity.
     """
-    ny, nx, nz = cfg.shape3d
-    use_features = cfg.features_root is not None and mode.features_loader == "working"
-    if cfg.features_root is not None and mode.features_loader not in ("working", "dead"):
-        raise ValueError(f"unknown features_loader {mode.features_loader!r}")
-    prepared = []
-    for galaxy in galaxies:
-        g = _kept(galaxy)
-        if g.n_points < _MIN_POINTS:
-            raise ValueError(f"{g.name}: only {g.n_points} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})")
-        v_bar = baryonic_velocity(g, mode, cfg.ml_disk)
-        w = component_weights(g.v_gas, g.v_disk, g.v_bul, ml_disk=cfg.ml_disk, mode=mode)
-        box = rho_proxy_3d(g.R_d_kpc, w, nx=nx, ny=ny, nz=nz, box_factor_xy=cfg.box_factor_xy,
-                           box_factor_z=cfg.box_factor_z, mode=mode)
-        coeff, g_ext_si, src = None, None, None
-        if use_features:
-            src = (features_from or {}).get(g.name, g.name)
-            feat = load_features(cfg.features_root, src)
-            c2d = _resize_corner_aligned(feature_coefficients(feat, d_identity=cfg.d_identity), (ny, nx))
-            coeff = np.repeat(c2d[:, :, None], nz, axis=2)
-            g_ext_si = float(feat.g_ext_SI)
-            if not (np.isfinite(g_ext_si) and g_ext_si >= 0):
-                raise ValueError(f"features of {src}: g_ext_SI must be finite and >= 0, got {g_ext_si!r}")
-        eps = _external_ratio(mode, cfg, g, v_bar, g_ext_si)
-        prepared.append((g, v_bar, box, coeff, eps, src))
-    units = "physical" if mode.lrec_units_3d == "physical" else "voxel"
+    nz = cfg.shape3d[2]
+    use = features if mode.features_loader == "working" else None
+    prepared = [_prepare_3d(g, mode, cfg, use, features_from or {}) for g in galaxies]
     kernels = ilg_kernel_3d_batch(
-        [p[2].rho for p in prepared], [p[2].spacing for p in prepared], anisotropic=cfg.anisotropic,
-        d_identity=cfg.d_identity, units=units, smooth_sigma_vox=cfg.smooth_sigma_vox,
+        [p.box.rho for p in prepared], [p.box.spacing for p in prepared], anisotropic=cfg.anisotropic,
+        d_identity=cfg.d_identity, units=mode.lrec_units_3d, smooth_sigma_vox=cfg.smooth_sigma_vox,
         lambda_rec_kpc=cfg.lambda_rec_kpc, smooth_sigma_kpc=cfg.smooth_sigma_kpc,
-        coeff_override=[p[3] for p in prepared], gext=[p[4] for p in prepared], solver=_solver(mode, cfg),
+        coeff_override=[p.coeff for p in prepared], gext=[p.gext for p in prepared], solver=_solver(mode, cfg),
         k1_null=cfg.k1_null, batched_solve=cfg.batch_size > 1)
     out = []
-    for (g, v_bar, box, _, _, src), kr in zip(prepared, kernels):
+    for p, kr in zip(prepared, kernels, strict=True):
         K_mid = kr.K[:, :, nz // 2]
-        q, k_ring = ring_profile(K_mid, nx)
-        dx = box.dx
-        r_grid = q * dx
-        inbox = (g.r_kpc > 0) & (g.r_kpc <= r_grid[-1])
-        gi = _subset(g, inbox)
-        vb = v_bar[inbox]
+        q, k_ring = ring_profile(K_mid, cfg.nx)
+        r_grid = q * p.box.dx
+        inbox = (p.galaxy.r_kpc > 0) & (p.galaxy.r_kpc <= r_grid[-1])
+        gi = p.galaxy.take(inbox)
+        vb = p.v_bar[inbox]
         k_at = np.interp(gi.r_kpc, r_grid, k_ring, left=np.nan)
         v_model = np.sqrt(np.maximum(k_at, 1e-6)) * vb
-        n, chi, chi_n, chi_m, sig, ev, v_mond = _score(gi, mode, cfg, vb, v_model, np.ones(gi.n_points, bool))
-        pts = pd.DataFrame({"r_kpc": gi.r_kpc, "v_obs": gi.v_obs, "v_err": gi.e_v, "v_baryon": vb, "K_ring": k_at,
-                            "v_model": v_model, "v_mond": v_mond, "sigma_eff": sig, "evaluated": ev})
-        out.append(GalaxyGridResult(
-            galaxy=g.name, N=n, chi2_over_N=chi, chi2_over_N_newton=chi_n, chi2_over_N_mond=chi_m, points=pts,
-            K_minus_1_max=float(np.max(kr.K) - 1.0),
-            cg_iterations=kr.iterations, cg_rel_residual=kr.rel_residual,
-            features_from=src,
-            midplane={"K_mid": K_mid, "phi_mid": kr.phi[:, :, nz // 2], "dx_kpc": np.array(dx),
-                      "dy_kpc": np.array(box.spacing[0])}))
+        sc = _score(gi, mode, cfg, vb, v_model)
+        out.append(_result(gi, sc, {"v_baryon": vb, "K_ring": k_at, "v_model": v_model}, kr.K,
+                           cg_iterations=kr.iterations, cg_rel_residual=kr.rel_residual,
+                           features_from=p.features_from,
+                           midplane={"K_mid": K_mid, "phi_mid": kr.phi[:, :, nz // 2], "dx_kpc": np.array(p.box.dx),
+                                     "dy_kpc": np.array(p.box.spacing[0])}))  # fmt: skip
     return out
 
 
 # ------------------------------------------------------------------------------------------- driver
-def population(master: Mapping[str, Galaxy], subset: Sequence[str] | None) -> list[str]:
-    """master ∩ subset in master order (all of the master when ``subset`` is None)."""
-    if subset is None:
-        return list(master)
-    wanted = set(subset)
-    return [n for n in master if n in wanted]
+@dataclass(frozen=True)
+class _Task:
+    """A share of a run for one worker: galaxies, settings and the features they may use."""
+
+    galaxies: list[Galaxy]
+    mode: ModeConfig
+    cfg: GridRunConfig
+    features: Mapping[str, GalaxyFeatures] | None
+    features_from: Mapping[str, str] | None
 
 
-def _work(task):
-    kind, gals, mode, cfg, feat_map = task
-    res, skipped = [], []
-    if kind == 2:
-        for g in gals:
-            try:
-                res.append(run_galaxy_2d(g, mode, cfg))
-            except ValueError as exc:
-                skipped.append((g.name, str(exc)))
-        return res, skipped
-    ok = []
-    for g in gals:
-        n = int(np.count_nonzero((g.r_kpc > 0) & (g.v_obs > 0)))
-        if n < _MIN_POINTS:
-            skipped.append((g.name, f"{g.name}: only {n} points with r > 0 and Vobs > 0 (need {_MIN_POINTS})"))
+def _work(task: _Task) -> tuple[list[GalaxyGridResult], list[tuple[str, str]]]:
+    res, skipped, ok = [], [], []
+    for g in task.galaxies:
+        why = too_few_points(g, MIN_POINTS_GRID)
+        if why is not None:
+            skipped.append((g.name, why))
+        elif task.cfg.ndim == 2:
+            res.append(run_galaxy_2d(g, task.mode, task.cfg))
         else:
             ok.append(g)
-    for i in range(0, len(ok), cfg.batch_size):
-        res.extend(run_galaxies_3d(ok[i:i + cfg.batch_size], mode, cfg, features_from=feat_map))
+    for i in range(0, len(ok), task.cfg.batch_size):
+        res.extend(run_galaxies_3d(ok[i:i + task.cfg.batch_size], task.mode, task.cfg, features=task.features,
+                                   features_from=task.features_from))
     return res, skipped
 
 
+#: Columns of :attr:`GridRunResult.summary`.
+SUMMARY_COLUMNS = ["galaxy", "N", *CHI2_COLUMNS, "K_minus_1_max", "cg_iterations", "cg_rel_residual", "features_from"]
+
+
+def summary_row(r: GalaxyGridResult) -> dict[str, Any]:
+    """One :data:`SUMMARY_COLUMNS` row of a galaxy's result."""
+    return {c: getattr(r, c) for c in SUMMARY_COLUMNS}
+
+
 def run_grid(master: Mapping[str, Galaxy], mode: ModeConfig, cfg: GridRunConfig, *,
-             subset: Sequence[str] | None = None, limit: int = 0, progress: bool = True) -> GridRunResult:
+             subset: Sequence[str] | None = None, limit: int = 0, progress: bool = True,
+             features: Mapping[str, GalaxyFeatures] | None = None,
+             on_result: Callable[[GalaxyGridResult], None] | None = None,
+             exclude: Collection[str] = ()) -> GridRunResult:
     """Run the 2D or 3D kernel over ``master ∩ subset`` in master order.
 
     limit: stop after this many galaxies have completed (0 = all), as the original's ``--limit``; galaxies
     with fewer than 5 usable points are skipped and listed in ``skipped`` (they do not count).
+    ``features``: precomputed features by name, for the 3D kernel (see :func:`run_galaxies_3d`).
+    ``on_result`` is called with each galaxy's result as soon as it is done (e.g. to write it);
+    galaxies in ``exclude`` (already done) are not run and do not count against ``limit``.
     ``cfg.n_jobs`` > 1 distributes galaxies (or 3D batches) over worker processes; results are identical.
     """
-    names = population(master, subset)
+    names = [n for n in population(master, subset) if n not in set(exclude)]
     feat_map = None
-    if cfg.permute_features and cfg.features_root is not None and mode.features_loader == "working":
-        feat_map = feature_permutation(names, cfg.permute_seed)
+    if cfg.permute_features and features is not None and mode.features_loader == "working":
+        feat_map = feature_permutation(population(master, subset), cfg.permute_seed)
     chunk = cfg.batch_size if cfg.ndim == 3 else 1
     want = limit if limit and limit > 0 else len(names)
     done: dict[str, GalaxyGridResult] = {}
@@ -431,7 +452,7 @@ def run_grid(master: Mapping[str, Galaxy], mode: ModeConfig, cfg: GridRunConfig,
             take = names[pos:pos + (want - len(done))]
             pos += len(take)
             per_task = max(chunk, -(-len(take) // (4 * cfg.n_jobs))) if pool else chunk
-            tasks = [(cfg.ndim, [master[n] for n in take[i:i + per_task]], mode, cfg, feat_map)
+            tasks = [_Task([master[n] for n in take[i:i + per_task]], mode, cfg, features, feat_map)
                      for i in range(0, len(take), per_task)]
             results = pool.map(_work, tasks) if pool else map(_work, tasks)
             for res, skp in results:
@@ -439,17 +460,13 @@ def run_grid(master: Mapping[str, Galaxy], mode: ModeConfig, cfg: GridRunConfig,
                 for r in res:
                     if len(done) < want:
                         done[r.galaxy] = r
+                        if on_result is not None:
+                            on_result(r)
                         bar.update(1)
     finally:
         bar.close()
         if pool:
             pool.shutdown()
-    summary = pd.DataFrame(
-        [{"galaxy": r.galaxy, "N": r.N, "chi2_over_N": r.chi2_over_N, "chi2_over_N_newton": r.chi2_over_N_newton,
-          "chi2_over_N_mond": r.chi2_over_N_mond, "K_minus_1_max": r.K_minus_1_max,
-          "cg_iterations": r.cg_iterations, "cg_rel_residual": r.cg_rel_residual,
-          "features_from": r.features_from} for r in done.values()],
-        columns=["galaxy", "N", "chi2_over_N", "chi2_over_N_newton", "chi2_over_N_mond", "K_minus_1_max",
-                 "cg_iterations", "cg_rel_residual", "features_from"])
+    summary = pd.DataFrame([summary_row(r) for r in done.values()], columns=SUMMARY_COLUMNS)
     return GridRunResult(summary=summary, galaxies=done,
                          skipped=pd.DataFrame(skipped, columns=["galaxy", "reason"]), config=cfg, mode=mode)

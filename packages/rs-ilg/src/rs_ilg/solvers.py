@@ -41,6 +41,16 @@ __all__ = [
 StopRule = Literal["per_step", "relative"]
 
 
+
+def finite_field(a: np.ndarray, ndim: int, what: str) -> np.ndarray:
+    """``a`` as a float64 array; ``ValueError`` naming ``what`` unless it has ``ndim`` axes and only finite values."""
+    arr = np.asarray(a, dtype=float)
+    if arr.ndim != ndim:
+        raise ValueError(f"{what} needs a {ndim}D array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: the input contains non-finite values")
+    return arr
+
 def fft_poisson(rho: np.ndarray, spacing: tuple[float, ...], *, workers: int | None = None) -> np.ndarray:
     """Solve ∇²Φ = ρ on a periodic grid by FFT, returning the zero-mean Φ.
 
@@ -82,6 +92,10 @@ def periodic_gaussian_filter(
     The Gaussian is built on torus distances (``min(i, n - i)`` along each axis, in pixels),
     ``exp(-Σ d_ax² / (2 σ_ax²))``, and normalised to sum 1, so constants pass unchanged.
     ``sigma`` is in pixels/voxels, one value for all axes or one per axis (must be > 0).
+
+    Not ``scipy.ndimage.gaussian_filter(mode="wrap")``: its kernel, truncated and normalised over a window
+    shorter than the period, moves the reference features by up to 5e-4 (trace) and 2e-3 (anisotropy)
+    where the width is a sizeable fraction of the grid; this kernel is the original's, on the whole torus.
     """
     sig = (float(sigma),) * a.ndim if np.isscalar(sigma) else tuple(float(s) for s in sigma)
     if len(sig) != a.ndim or min(sig) <= 0:

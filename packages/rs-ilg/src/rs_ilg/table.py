@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .textio import TextDecodeError, decode_text
+
 #: Column labels and kinds of the SPARC galaxy table (used when the header cannot be parsed).
 SPARC_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Galaxy", "A"), ("T", "I"), ("D", "F"), ("e_D", "F"), ("f_D", "I"), ("Inc", "F"), ("e_Inc", "F"),
@@ -65,6 +67,29 @@ def _data_start(lines: list[str]) -> int:
     return last + 1
 
 
+#: Physical ranges of SPARC table columns: (lowest allowed, whether the lowest itself is allowed).
+#: Distances must be positive; scale lengths, masses, luminosities and radii may be 0 (SPARC writes 0
+#: when a quantity is not measured; the master table then records why it fell back, see ``R_d_source``).
+_LOWER_BOUNDS: dict[str, tuple[float, bool]] = {
+    "D": (0.0, False), "e_D": (0.0, True), "Inc": (0.0, True), "e_Inc": (0.0, True), "L[3.6]": (0.0, True),
+    "e_L[3.6]": (0.0, True), "Reff": (0.0, True), "SBeff": (0.0, True), "Rdisk": (0.0, True),
+    "SBdisk": (0.0, True), "MHI": (0.0, True), "RHI": (0.0, True), "Vflat": (0.0, True), "e_Vflat": (0.0, True),
+}  # fmt: skip
+
+
+def _out_of_range(label: str, val: float) -> str:
+    """Why ``val`` is outside the physical range of column ``label`` ("" when it is inside)."""
+    if label == "Inc" and val > 90.0:
+        return "is outside [0, 90] degrees"
+    if label == "Q" and val not in (1, 2, 3):
+        return "is not a SPARC quality flag (1, 2 or 3)"
+    if label in _LOWER_BOUNDS:
+        lo, inclusive = _LOWER_BOUNDS[label]
+        if val < lo or (val == lo and not inclusive):
+            return f"must be {'>=' if inclusive else '>'} {lo:g}"
+    return ""
+
+
 def parse_sparc_table_text(text: str, source: str = "<text>") -> pd.DataFrame:
     """Parse the text of a SPARC-format ``.mrt`` table (see module docstring)."""
     lines = text.splitlines()
@@ -93,6 +118,9 @@ def parse_sparc_table_text(text: str, source: str = "<text>") -> pd.DataFrame:
                 if val != int(val):
                     raise TableFormatError(source, i + 1, f"column {label}: {tok!r} is not an integer")
                 val = int(val)
+            why = _out_of_range(label, val)
+            if why:
+                raise TableFormatError(source, i + 1, f"column {label}: {tok!r} {why}")
             row.append(val)
         if n_fixed < len(cols):
             row.append(" ".join(tokens[n_fixed:]))
@@ -113,7 +141,11 @@ def parse_sparc_table_text(text: str, source: str = "<text>") -> pd.DataFrame:
 def read_sparc_table(path: str | Path) -> pd.DataFrame:
     """Read a SPARC ``.mrt`` galaxy table into a DataFrame indexed by ``Galaxy`` (columns as in the file)."""
     p = Path(path)
-    return parse_sparc_table_text(p.read_text(encoding="utf-8", errors="replace"), str(p))
+    try:
+        text = decode_text(p.read_bytes(), str(p))
+    except TextDecodeError as exc:
+        raise TableFormatError(p, None, str(exc).removeprefix(f"{p}: ")) from None
+    return parse_sparc_table_text(text, str(p))
 
 
 def format_sparc_table(df: pd.DataFrame) -> str:

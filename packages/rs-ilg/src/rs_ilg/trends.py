@@ -28,15 +28,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .constants import MASK_RD_FRACTION
+from pydantic import Field
+
 from . import atomicio
-from .errors import outer_vobs_dwarf, sigma_eff
+from .config import config_dataclass
+from .constants import MASK_RD_FRACTION
+from .error_model import outer_vobs_dwarf, sigma_eff
 from .kernels1d import mond_velocity
+from .modes import ModeConfig
 
 __all__ = ["R_BINS", "TrendConfig", "TrendResult", "read_run_points", "trend_points", "compute_trends",
            "write_trends"]
@@ -47,26 +51,21 @@ R_BINS: tuple[float, ...] = (0.3, 1.0, 2.0, 3.0, math.inf)
 MODEL_COLUMNS: tuple[tuple[str, str], ...] = (("model", "v_model"), ("newton", "v_baryon"), ("mond", "v_mond"))
 
 
-@dataclass(frozen=True)
+@config_dataclass
 class TrendConfig:
     """point_set: ``"features_rd"`` (compat) or ``"runner"`` (corrected), see the module docstring;
-    r_bins: r/R_d bin edges; mask_fraction: b = mask_fraction R_d when points are rebuilt."""
+    r_bins: increasing r/R_d bin edges; mask_fraction: b = mask_fraction R_d when points are rebuilt."""
 
     point_set: Literal["features_rd", "runner"] = "features_rd"
     r_bins: tuple[float, ...] = R_BINS
-    mask_fraction: float = MASK_RD_FRACTION
+    mask_fraction: Annotated[float, Field(ge=0)] = MASK_RD_FRACTION
 
     @classmethod
-    def compat(cls) -> TrendConfig:
-        return cls(point_set="features_rd")
-
-    @classmethod
-    def corrected(cls) -> TrendConfig:
-        return cls(point_set="runner")
+    def from_mode(cls, mode: ModeConfig, **overrides: Any) -> TrendConfig:
+        """The trend of ``mode``: its ``trend_point_set`` unless ``overrides`` say otherwise."""
+        return cls(**{"point_set": mode.trend_point_set, **overrides})
 
     def __post_init__(self) -> None:
-        if self.point_set not in ("features_rd", "runner"):
-            raise ValueError(f"point_set must be 'features_rd' or 'runner', got {self.point_set!r}")
         if len(self.r_bins) < 2 or any(b <= a for a, b in zip(self.r_bins, self.r_bins[1:])):
             raise ValueError(f"r_bins must be increasing, got {self.r_bins}")
 
@@ -221,42 +220,3 @@ def write_trends(result: TrendResult, out_dir: str | Path) -> Path:
     atomicio.write_text(root / "trend_points.csv", result.points.to_csv(index=False))
     atomicio.write_json(root / "trend_checks.json", result.checks)
     return root
-
-
-# -------------------------------------------------------------------------------------------------- CLI
-
-
-def register(sub: Any) -> None:
-    """Add the ``trends`` subcommand: trend tables of a 2D/3D run folder joined with a features root."""
-    from .cli import _opt, add_input_arguments
-
-    p = sub.add_parser("trends", help="median |resid| by xi bin and by r/R_d bin for a runner's output folder")
-    p.add_argument(*_opt("--run-dir"), dest="run_dir", required=True, help="runner folder (summary.csv + per-galaxy CSVs)")
-    p.add_argument(*_opt("--features-root"), dest="features_root", required=True, help="features builder output")
-    p.add_argument(*_opt("--point-set"), dest="point_set", choices=["features_rd", "runner"], default=None,
-                   help="default: features_rd in compat (the original), runner in corrected")  # fmt: skip
-    add_input_arguments(p, limit=False, default_subset="all")
-    p.set_defaults(func=_cmd_trends)
-
-
-def _cmd_trends(args: Any) -> None:
-    from .cli import CLIError, load_inputs
-    from .features import load_feature_table
-
-    cfg = TrendConfig(point_set=args.point_set or ("features_rd" if args.mode == "compat" else "runner"))
-    try:
-        pts = read_run_points(args.run_dir)
-        feat = load_feature_table(args.features_root)
-        rd = None
-        if cfg.point_set == "runner" and not ({"evaluated"} <= set(pts.columns) and ({"sigma", "sigma_eff"} & set(pts.columns))):
-            if not (args.rotmod_dir or args.mock):
-                raise ValueError("the runner point set needs the runner's R_d: give --rotmod-dir (and --table) or --mock")
-            master, _, _ = load_inputs(args)
-            rd = {n: g.R_d_kpc for n, g in master.items()}
-        res = compute_trends(pts, feat, cfg, rd_kpc=rd)
-    except (ValueError, KeyError) as exc:
-        raise CLIError(str(exc)) from None
-    write_trends(res, args.out_dir)
-    print(res.by_xi.to_string(index=False))
-    print(res.by_radius.to_string(index=False))
-    print(f"trends ({cfg.point_set}): {res.checks} -> {args.out_dir}")

@@ -1,5 +1,6 @@
-"""The `ablations` pipeline."""
+"""The `ablations` pipeline; ``PARAMETERS`` validates its ``params:ablations`` tree (see :mod:`.params`)."""
 
+from .params import PARAMETERS
 from .pipeline import create_pipeline
 
-__all__ = ["create_pipeline"]
+__all__ = ["PARAMETERS", "create_pipeline"]

@@ -16,7 +16,7 @@ def variant_template() -> Pipeline:
     runs = [
         node(nodes.run_variant,
              [f"rs_ilg.{m}.master", f"rs_ilg.{m}.cohort", f"rs_ilg.{m}.features", f"params:rs_ilg.{m}.mode",
-              "params:rs_ilg.run", "params:ablations.study", "params:overrides"], f"{m}_galaxies", name=m)
+              "params:rs_ilg.run.grid3d", "params:ablations.study", "params:overrides"], f"{m}_galaxies", name=m)
         for m in MODES
     ]  # fmt: skip
     metrics = node(nodes.variant_metrics, [f"{m}_galaxies" for m in MODES] + ["params:overrides"], "metrics", name="metrics")
@@ -26,7 +26,7 @@ def variant_template() -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     template = variant_template()
     shared = {i for i in template.inputs() if i.startswith("rs_ilg.")}
-    params = {"params:rs_ilg.run", "params:ablations.study", *(f"params:rs_ilg.{m}.mode" for m in MODES)}
+    params = {"params:rs_ilg.run.grid3d", "params:ablations.study", *(f"params:rs_ilg.{m}.mode" for m in MODES)}
     variants = sum(
         (pipeline(template, namespace=f"ablations.{v}", inputs=shared, parameters=params) for v in VARIANTS),
         start=Pipeline([]),

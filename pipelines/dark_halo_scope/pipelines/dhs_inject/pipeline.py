@@ -1,9 +1,22 @@
-"""The `dhs_inject` pipeline: a status report until the dhs-inject issue lands."""
+"""``dhs_inject``: survey (bricks + LRG catalogue) → manifest with splits → stamp store → previews, summary.
 
-from kedro.pipeline import Pipeline
+The store (``dhs_inject.stamp_store``) is what ``dhs_train`` and ``dhs_gates`` read; its schema is
+``docs/stamp_store.md``. On the embedded default the survey is generated on first read (synthetic bricks in
+the real DR10 format hosting real LRG photometry); ``conf/real`` points the same entry at real bricks.
+"""
 
-from ..status import status_pipeline
+from kedro.pipeline import Pipeline, node
+
+from . import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return status_pipeline("dhs_inject", "dhs-inject")
+    return Pipeline([
+        node(nodes.manifest, ["dhs_inject.survey", "params:dhs_inject.manifest"], "dhs_inject.manifest",
+             name="dhs_inject_manifest"),
+        node(nodes.stamp_store, ["dhs_inject.manifest", "dhs_inject.survey", "params:dhs_inject.render",
+                                 "params:dhs_inject.runner"], "dhs_inject.stamp_store", name="dhs_inject_stamp_store"),
+        node(nodes.summary, "dhs_inject.stamp_store", "dhs_inject.summary", name="dhs_inject_summary"),
+        node(nodes.previews, ["dhs_inject.stamp_store", "params:dhs_inject.previews"], "dhs_inject.previews",
+             name="dhs_inject_previews"),
+    ])  # fmt: skip

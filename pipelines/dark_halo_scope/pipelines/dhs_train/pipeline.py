@@ -1,9 +1,25 @@
-"""The `dhs_train` pipeline: a status report until the dhs-train issue lands."""
+"""``dhs_train``: stamp store → checkpoint → validation/test scores, real-cutout scores → metrics and curves.
 
-from kedro.pipeline import Pipeline
+Reads ``dhs_inject.stamp_store`` (run ``dhs_inject`` first) and the six real DR10 cutouts of
+``${shared:data/dhs_upstream/cutouts}``; on the embedded default it trains a narrow ResNet-18 for a few epochs.
+"""
 
-from ..status import status_pipeline
+from kedro.pipeline import Pipeline, node
+
+from . import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return status_pipeline("dhs_train", "dhs-train")
+    return Pipeline([
+        node(nodes.train, ["dhs_inject.stamp_store", "params:dhs_train.data", "params:dhs_train.train",
+                           "params:dhs_train.run"], ["dhs_train.checkpoint", "dhs_train.history"], name="dhs_train_fit"),
+        node(nodes.score, ["dhs_train.checkpoint", "dhs_inject.stamp_store", "params:dhs_train.val_split"],
+             "dhs_train.val_scores", name="dhs_train_score_val"),
+        node(nodes.score, ["dhs_train.checkpoint", "dhs_inject.stamp_store", "params:dhs_train.test_split"],
+             "dhs_train.test_scores", name="dhs_train_score_test"),
+        node(nodes.score_cutouts, ["dhs_train.checkpoint", "dhs_train.real_cutouts"], "dhs_train.cutout_scores",
+             name="dhs_train_score_cutouts"),
+        node(nodes.report, ["dhs_train.history", "dhs_train.val_scores", "dhs_train.test_scores",
+                            "dhs_train.cutout_scores", "dhs_train.checkpoint"],
+             ["dhs_train.metrics", "dhs_train.curves"], name="dhs_train_report"),
+    ])  # fmt: skip

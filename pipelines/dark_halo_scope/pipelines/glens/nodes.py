@@ -1,4 +1,10 @@
-"""Thin nodes of the ``glens`` pipeline: MAPS → quality → score → source tensors → lensed sets → CNN runs."""
+"""Thin nodes of the ``glens`` pipeline: MAPS → quality → score → source tensors → lensed sets → CNN runs.
+
+Each node takes the one ``params:glens.<section>`` it needs and builds the glens-sim configuration type of
+that section from it; every default is the package's. The glens-sim modules are imported inside the
+nodes, so listing pipelines (``kedro registry list``) imports neither torch nor matplotlib; the names in
+the annotations are imported here, where Kedro's type-hint extraction resolves them.
+"""
 
 from __future__ import annotations
 
@@ -10,90 +16,82 @@ import pandas as pd
 from glens_sim.sample import MangaSample
 
 
-def quality(sample: MangaSample, params: dict[str, Any]) -> pd.DataFrame:
+def quality(sample: MangaSample, maps: dict[str, Any], settings: dict[str, Any]) -> pd.DataFrame:
     """Quality metrics of every MAPS file (a bad file is a flagged row naming it, not a crash)."""
+    from glens_sim.maps_io import ReadOptions
     from glens_sim.quality import QualityConfig, quality_table
 
-    return quality_table(sample.maps, QualityConfig(**params.get("quality", {})), progress=True)
+    return quality_table(sample.maps, QualityConfig(**settings), **ReadOptions(**maps).kwargs())
 
 
-def score(table: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+def score(table: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     """Lensability score, hard rejects and tiers."""
     from glens_sim.lensability import LensabilityConfig, score_table
 
-    return score_table(table, LensabilityConfig(**params.get("lensability", {})))
+    return score_table(table, LensabilityConfig(**settings))
 
 
-def rank(sample: MangaSample, params: dict[str, Any]) -> pd.DataFrame:
-    """Catalogue-level candidate ranking from the folder's DAPall/DRPall (empty when they are absent)."""
+def rank(sample: MangaSample, settings: dict[str, Any]) -> pd.DataFrame:
+    """Catalogue-level candidate ranking from the folder's DAPall/DRPall (a one-row note when they are absent)."""
     from glens_sim.ranking import RankingConfig, rank_candidates, read_dapall, read_drpall
 
+    cfg = RankingConfig(**settings)
     if sample.dapall is None or sample.drpall is None:
         return pd.DataFrame({"note": [f"no DAPall/DRPall catalogue in {sample.folder}"]})
-    return rank_candidates(read_dapall(sample.dapall), read_drpall(sample.drpall), RankingConfig(**params.get("ranking", {})))
+    return rank_candidates(read_dapall(sample.dapall, cfg.daptype), read_drpall(sample.drpall), cfg)
 
 
-def sources(scored: pd.DataFrame, params: dict[str, Any]):
-    """Source tensors (2, N, N) of the galaxies that pass the hard rejects, their table and previews."""
-    from glens_sim.sources import SourceConfig, build_source_tensors, source_preview_figure
+def sources(scored: pd.DataFrame, selection: dict[str, Any], maps: dict[str, Any], settings: dict[str, Any]):
+    """Source tensors (2, N, N) of the selected galaxies, their table, and a gallery of them in arcseconds."""
+    from glens_sim.lensability import SourceSelection, select_sources
+    from glens_sim.maps_io import ReadOptions
+    from glens_sim.sources import SourceConfig, build_source_tensors, source_gallery_figure
 
-    keep = scored.loc[~scored["lens_hard_reject"].astype(bool), "file"].tolist()
-    if not keep:
-        raise ValueError("glens: every galaxy was rejected by the lensability score; nothing to lens")
-    tensors, table = build_source_tensors(keep, SourceConfig(**params.get("sources", {})), progress=True)
-    previews = {pid: source_preview_figure(t, title=pid) for pid, t in tensors.items()}
-    return tensors, table, previews
-
-
-def _experiment_config(params: dict[str, Any], overrides: dict[str, Any] | None = None):
-    from glens_sim.config import LensSimConfig
-    from glens_sim.experiments import ExperimentConfig
-
-    p = {**params["experiment"], **(overrides or {})}
-    lens = LensSimConfig(**p.pop("lens", {}))
-    return ExperimentConfig(**p, lens=lens)
+    chosen = select_sources(scored, SourceSelection(**selection))
+    if chosen.empty:
+        raise ValueError(f"glens: no galaxy of the tiers {selection or 'default'} passed the lensability score")
+    tensors, table = build_source_tensors(chosen["file"], SourceConfig(**settings), **ReadOptions(**maps).kwargs())
+    return tensors, table, source_gallery_figure(tensors, table)
 
 
-def experiment(tensors: dict[str, np.ndarray], params: dict[str, Any], name: str, modes: list[str]):
-    """One experiment (lensed_vs_unlensed, subhalo_detection or kinematics_control) for ``modes``:
-    result table, training histories, checkpoints, and the rendered test set (the "lensed set")."""
-    from glens_sim.experiments import build_experiment_data, train_on
+def experiment(tensors: dict[str, np.ndarray], settings: dict[str, Any], name: str, modes: list[str]):
+    """One experiment for ``modes``: result table, training histories, checkpoints and the rendered test set."""
+    from glens_sim.experiments import ExperimentConfig, build_experiment_data, train_on
 
-    data = build_experiment_data(tensors, _experiment_config(params), name, progress=True)
-    runs = train_on(data, modes, progress=True)
+    data = build_experiment_data(tensors, ExperimentConfig(**settings), name)
+    runs = train_on(data, modes)
     test = {"images": data.test.images.numpy(), "labels": data.test.labels.numpy(),
             "galaxy": data.test.meta["galaxy"].to_numpy(str)}  # fmt: skip
     return runs.table, runs.histories, runs.checkpoints, test
 
 
-def sweep(tensors: dict[str, np.ndarray], params: dict[str, Any]):
-    """Subhalo detection over subhalo strength × PSF × noise: tidy table and its figure."""
-    from glens_sim.experiments import run_sweep
+def sweep(tensors: dict[str, np.ndarray], experiment: dict[str, Any], settings: dict[str, Any]):
+    """The sweep of ``params:glens.sweep`` around the headline experiment: tidy table and its figure."""
+    from glens_sim.experiments import ExperimentConfig, SweepConfig
     from glens_sim.figures import sweep_figure
 
-    s = params["sweep"]
-    runs = run_sweep(
-        tensors, _experiment_config(params, s.get("experiment")), channel_modes=s["channel_modes"],
-        factors=s.get("factors"), psf_sigmas=s.get("psf_sigmas"),
-        noises=[tuple(n) for n in s["noises"]] if s.get("noises") else None, progress=True,
-    )  # fmt: skip
+    runs = SweepConfig(**settings).run(tensors, ExperimentConfig(**experiment))
     return runs.table, sweep_figure(runs.table, x="factor", title="subhalo detection vs subhalo strength")
 
 
-def figures(tensors: dict[str, np.ndarray], params: dict[str, Any]):
-    """Ring, kinematic horseshoe and debug triplet of the first source."""
+def figures(tensors: dict[str, np.ndarray], table: pd.DataFrame, experiment: dict[str, Any]):
+    """Ring, kinematic horseshoe and debug triplet of the first source, in arcseconds."""
+    from glens_sim.experiments import ExperimentConfig
     from glens_sim.figures import debug_triplet_figure, horseshoe_figure, ring_figure
 
+    cfg = ExperimentConfig(**experiment)
     pid = sorted(tensors)[0]
-    cfg = _experiment_config(params).sim_config()
-    seed = int(params["experiment"].get("seed", 0))
-    return (ring_figure(tensors[pid], cfg, seed=seed, title=pid), horseshoe_figure(tensors[pid], cfg, seed=seed, title=pid),
-            debug_triplet_figure(tensors[pid], cfg, seed=seed, title=pid))  # fmt: skip
+    scale = float(table.set_index("plateifu").loc[pid, "arcsec_per_unit"])
+    kw = {"seed": cfg.seed, "title": pid, "arcsec_per_unit": scale}
+    return (ring_figure(tensors[pid], cfg.lens, **kw), horseshoe_figure(tensors[pid], cfg.lens, **kw),
+            debug_triplet_figure(tensors[pid], cfg.lens, **kw))  # fmt: skip
 
 
 def report(*tables: pd.DataFrame):
-    """All runs in one accuracy table, with its MLflow metrics."""
-    table = pd.concat(tables, ignore_index=True)
-    metrics = {f"{r.experiment}.{r.channel_mode}.accuracy": r.accuracy for r in table.itertuples()}
-    metrics.update({f"{r.experiment}.{r.channel_mode}.auc": r.auc for r in table.itertuples()})
-    return table, {"metrics": metrics}
+    """All runs in one accuracy table (a repeated ``run_id`` is an error), with its MLflow metrics:
+    the headline experiments by experiment and channel mode, the sweep's under ``sweep.`` by setting."""
+    from glens_sim.experiments import accuracy_table, run_metrics
+
+    *headline, swept = tables
+    main = accuracy_table(*headline)
+    return accuracy_table(main, swept), {"metrics": run_metrics(main) | run_metrics(swept, "sweep.", by_setting=True)}

@@ -10,27 +10,30 @@ from . import nodes
 
 MODES = ("compat", "corrected")
 SHARED_INPUTS = {"sparc_release", "rs_ilg_pilot_inputs"}
-SHARED_PARAMS = {"params:rs_ilg.run"}
+RUN = "params:rs_ilg.run"
+SHARED_PARAMS = {f"{RUN}.{k}" for k in ("cohort", "limit", "on_missing", "kernels", "bench1d", "grid2d", "grid3d",
+                                        "features")}  # fmt: skip
 
 
 def prep_template() -> Pipeline:
     """Master table and features: what the ablations need too."""
     return Pipeline([
-        node(nodes.build_master, ["sparc_release", "params:mode", "params:rs_ilg.run"],
+        node(nodes.build_master, ["sparc_release", "params:mode", f"{RUN}.cohort", f"{RUN}.limit", f"{RUN}.on_missing"],
              ["master", "master_table", "cohort", "skipped"], name="build_master"),
-        node(nodes.features, ["master", "cohort", "params:mode", "params:rs_ilg.run"], "features", name="features"),
+        node(nodes.features, ["master", "cohort", "params:mode", f"{RUN}.features"], ["features", "feature_table"],
+             name="features"),
     ])  # fmt: skip
 
 
 def analysis_template() -> Pipeline:
     return Pipeline([
-        node(nodes.bench1d, ["master", "cohort", "params:mode", "params:rs_ilg.run"],
+        node(nodes.bench1d, ["master", "cohort", "params:mode", f"{RUN}.kernels", f"{RUN}.bench1d"],
              ["bench1d_galaxies", "bench1d_points", "bench1d_skipped"], name="bench1d"),
-        node(nodes.grid2d, ["master", "cohort", "params:mode", "params:rs_ilg.run"],
+        node(nodes.grid2d, ["master", "cohort", "params:mode", f"{RUN}.grid2d"],
              ["grid2d_galaxies", "grid2d_points", "grid2d_skipped"], name="grid2d"),
-        node(nodes.grid3d, ["master", "cohort", "features", "params:mode", "params:rs_ilg.run"],
+        node(nodes.grid3d, ["master", "cohort", "features", "params:mode", f"{RUN}.grid3d"],
              ["grid3d_galaxies", "grid3d_points", "grid3d_skipped"], name="grid3d"),
-        node(nodes.trends, ["grid3d_points", "features", "master", "params:mode"],
+        node(nodes.trends, ["grid3d_points", "feature_table", "master", "params:mode"],
              ["trends_by_xi", "trends_by_radius"], name="trends"),
         node(nodes.pilot, ["rs_ilg_pilot_inputs", "master", "params:mode"],
              ["pilot_maps", "pilot_fields", "pilot_features", "pilot_quicklook", "pilot_rd_comparison",
@@ -42,7 +45,8 @@ def analysis_template() -> Pipeline:
 
 def per_mode(template: Pipeline) -> Pipeline:
     return sum(
-        (pipeline(template, namespace=f"rs_ilg.{m}", inputs=SHARED_INPUTS & template.inputs(), parameters=SHARED_PARAMS)
+        (pipeline(template, namespace=f"rs_ilg.{m}", inputs=SHARED_INPUTS & template.inputs(),
+                  parameters=SHARED_PARAMS & template.inputs())
          for m in MODES),
         start=Pipeline([]),
     )  # fmt: skip

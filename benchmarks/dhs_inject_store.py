@@ -1,0 +1,137 @@
+"""dhs-inject: stamp-store read throughput (tensor vs npz-blob layout) and runner throughput (Dask vs local).
+
+1. Store read: the same rows (real injected stamps of the embedded default, tiled to ``--rows``) written as the
+   ``fixed_shape_tensor`` layout and as the legacy ``stamp_npz`` blob layout; timed: the stamp column into one
+   ``(N, 3, 64, 64)`` float32 NumPy batch (median of ``--repeats``), stamps/s, with ``read_stamps`` (the batch
+   reader) and with ``read_store`` + ``np.stack`` (the row reader).
+2. Runners: the same manifest rendered into a fresh store by ``run_local(workers=2)`` and by ``run_dask`` on a
+   ``LocalCluster`` of 2 single-threaded worker processes (cluster start included, then also excluding it),
+   rows/s; the two stores are checked identical.
+
+Run: ``.venv/bin/python benchmarks/dhs_inject_store.py`` (uses ``data/01_raw/dhs_survey_synthetic``, written by
+``kedro run --pipeline dhs_inject`` or generated here). Prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from dhs_inject import store  # noqa: E402
+from dhs_inject.kernel import InjectConfig  # noqa: E402
+from dhs_inject.manifest import ManifestConfig, build_manifest  # noqa: E402
+from dhs_inject.runners import run_dask, run_local  # noqa: E402
+from dhs_inject.survey import read_survey, write_embedded_survey  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DHS_SHARED", ROOT.parent / "shared"))
+PARENT = SHARED / "data/dhs_upstream/lrg_parent/phase3_lrg_parent_catalog_total_lrg_v3.parquet"
+
+
+def survey_and_manifest(tmp: Path) -> tuple[object, pd.DataFrame]:
+    root = ROOT / "data/01_raw/dhs_survey_synthetic"
+    if not root.is_dir():
+        root = tmp / "survey"
+        write_embedded_survey(root, lrg_catalogue=PARENT, n_bricks=8, lrgs_per_brick=40, seed=0)
+    survey = read_survey(root)
+    cfg = ManifestConfig(tier="train", grid="prior", replicates=3, control_fraction=0.3,
+                         splits={"seed": 29, "guard_deg": 0.25}, arc_noise=True)  # the pipeline's defaults
+    return survey, build_manifest(survey.lrgs, survey.bricks, cfg)
+
+
+def time_read(path: Path, repeats: int, how: str) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        if how == "read_stamps":  # the batch reader
+            batch = store.read_stamps(path)
+        else:  # the row reader, cells stacked
+            batch = np.stack(store.read_store(path, columns=["stamp"])["stamp"].to_list())
+        times.append(time.perf_counter() - t)
+    assert batch.dtype == np.float32 and batch.ndim == 4
+    return statistics.median(times)
+
+
+def bench_store(rows: pd.DataFrame, n: int, repeats: int, tmp: Path) -> dict:
+    reps = -(-n // len(rows))
+    frame = pd.concat([rows] * reps, ignore_index=True).head(n)
+    frame["task_id"] = [f"{i:08d}" for i in range(len(frame))]
+    frame["split"] = "train"
+    out = {"rows": len(frame)}
+    for layout in ("tensor", "npz"):
+        path = tmp / f"store_{layout}"
+        t = time.perf_counter()
+        store.write_store(frame, path, part_rows=1024, layout=layout)
+        out[f"{layout}_write_s"] = round(time.perf_counter() - t, 3)
+        out[f"{layout}_bytes"] = sum(p.stat().st_size for p in store.part_paths(path))
+        for how in ("read_stamps", "read_store"):
+            seconds = time_read(path, repeats, how)
+            out[f"{layout}_{how}_s"] = round(seconds, 4)
+            out[f"{layout}_{how}_stamps_per_s"] = round(len(frame) / seconds)
+    for how in ("read_stamps", "read_store"):
+        out[f"speedup_{how}"] = round(out[f"tensor_{how}_stamps_per_s"] / out[f"npz_{how}_stamps_per_s"], 1)
+    return out
+
+
+def bench_runners(survey, manifest: pd.DataFrame, tmp: Path, part_rows: int) -> dict:
+    cfg = InjectConfig()
+    t = time.perf_counter()
+    run_local(manifest, tmp / "local", cfg=cfg, bricks=survey.root, workers=2, part_rows=part_rows, progress=False)
+    local_s = time.perf_counter() - t
+    from dask.distributed import Client, LocalCluster
+
+    t = time.perf_counter()
+    run_dask(manifest, tmp / "dask", cfg=cfg, bricks=survey.root, n_workers=2, part_rows=part_rows, progress=False)
+    dask_s = time.perf_counter() - t
+    t = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    start_s = time.perf_counter() - t
+    cluster.close()
+    a = store.read_store(tmp / "local").sort_values("task_id").reset_index(drop=True)
+    b = store.read_store(tmp / "dask").sort_values("task_id").reset_index(drop=True)
+    same = all(np.array_equal(x, y) for x, y in zip(a["stamp"], b["stamp"], strict=True))
+    n = len(manifest)
+    return {"rows": n, "part_rows": part_rows, "local_s": round(local_s, 2), "dask_s": round(dask_s, 2),
+            "local_rows_per_s": round(n / local_s, 1), "dask_rows_per_s": round(n / dask_s, 1),
+            "dask_cluster_start_s": round(start_s, 2),
+            "dask_rows_per_s_excl_start": round(n / max(dask_s - start_s, 1e-9), 1),
+            "dask_over_local": round(local_s / dask_s, 2), "identical_stamps": same}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=4000, help="rows of the read benchmark")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--part-rows", type=int, default=64, help="rows per part in the runner benchmark")
+    parser.add_argument("--only", choices=["store", "runners"], help="run one of the two benchmarks")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dhs_inject_bench_"))
+    try:
+        survey, manifest = survey_and_manifest(tmp)
+        run_local(manifest.head(256), tmp / "sample", cfg=InjectConfig(), bricks=survey.root, workers=2,
+                  part_rows=64, progress=False)  # real stamps for the read benchmark
+        rows = store.read_store(tmp / "sample").drop(columns="split")
+        result = {"load_average_start": os.getloadavg()}
+        if args.only in (None, "store"):
+            result["store_read"] = bench_store(rows, args.rows, args.repeats, tmp)
+        if args.only in (None, "runners"):
+            result["runners"] = bench_runners(survey, manifest, tmp, args.part_rows)
+        result["load_average_end"] = os.getloadavg()
+        print(json.dumps(result, indent=2))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
