@@ -105,7 +105,8 @@ def staged(target: str | os.PathLike[str], *, folder: bool = True) -> Iterator[P
                 leftover.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host exists (a process of another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -124,7 +125,7 @@ def clean_stale(root: str | os.PathLike[str]) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         for name in [*dirnames, *filenames]:
             match = _TEMP.match(name)
-            if not match or match["host"] != HOST or _pid_alive(int(match["pid"])):
+            if not match or match["host"] != HOST or pid_alive(int(match["pid"])):
                 continue
             path = Path(dirpath) / name
             if path.is_dir():

@@ -143,16 +143,6 @@ def tracking_store_problem(uri: str, cwd: Path) -> str | None:
     return None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def skipped_rows(data: Any) -> list[dict[str, str]]:
     """Rows of a ``*skipped`` output (a DataFrame, a list of mappings or a mapping name → reason)."""
     if hasattr(data, "to_dict") and hasattr(data, "columns"):
@@ -266,7 +256,7 @@ class RunRecordHook:
             r.info.run_id
             for r in running
             if r.data.tags.get("host") == host and r.data.tags.get("pid", "").isdigit()
-            and not _pid_alive(int(r.data.tags["pid"])) and r.info.run_id != self._run_id
+            and not atomic.pid_alive(int(r.data.tags["pid"])) and r.info.run_id != self._run_id
         }
         dead |= {r.info.run_id for r in running if r.data.tags.get("mlflow.parentRunId") in dead}
         for run_id in sorted(dead):

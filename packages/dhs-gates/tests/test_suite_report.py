@@ -62,3 +62,12 @@ def test_dhs_gates_never_imports_torch() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert np.isfinite(1.0)
+
+
+def test_gate_inputs_of_a_store_without_control_stamps() -> None:
+    """An unpaired-only store (no ``ctrl_stamp`` column) gives samples and no pairs, not a KeyError."""
+    from dhs_gates import gate_inputs
+
+    store = make_store(12).drop(columns="ctrl_stamp")
+    inputs = gate_inputs(store)
+    assert len(inputs.stamps) == len(store) and len(inputs.pair_stamps) == 0 and len(inputs.pair_ctrls) == 0

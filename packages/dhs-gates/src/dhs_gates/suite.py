@@ -121,7 +121,7 @@ def gate_inputs(store: pd.DataFrame, split: str | None = None, *, pairing: str |
     meta_cols = [c for c in rows.columns if c not in ("stamp", "ctrl_stamp", "invvar")]
     ctrl_meta = paired[meta_cols].assign(label=0)
     meta = pd.concat([rows[meta_cols], ctrl_meta], ignore_index=True)
-    cells = list(rows["stamp"]) + list(paired["ctrl_stamp"])
+    cells = list(rows["stamp"]) + (list(paired["ctrl_stamp"]) if "ctrl_stamp" in paired else [])
     shape = np.asarray(cells[0]).shape if cells else (3, 64, 64)
     stamps = np.stack([np.asarray(c, np.float32) for c in cells]) if cells else np.empty((0, *shape), np.float32)
     pair_stamps = stamps[: len(rows)][has_ctrl.to_numpy() & (rows["label"] == 1).to_numpy()]

@@ -38,17 +38,22 @@ class TableFormatError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def _parse_header(lines: list[str]) -> list[tuple[str, str]] | None:
-    """Labels and kinds from the byte-by-byte description, or None if absent/unusable."""
+def _parse_header(lines: list[str], source: str) -> list[tuple[str, str]] | None:
+    """Labels and kinds from the byte-by-byte description, or None if absent/unusable.
+
+    Raises :class:`TableFormatError` naming the line of a label the description gives twice.
+    """
     cols: list[tuple[str, str]] = []
     in_desc = False
-    for line in lines:
+    for lineno, line in enumerate(lines, start=1):
         if line.lstrip().startswith("Bytes") and "Label" in line:
             in_desc = True
             continue
         if in_desc:
             m = _HEADER_RE.match(line)
             if m:
+                if any(label == m.group(2) for label, _ in cols):
+                    raise TableFormatError(source, lineno, f"header describes column {m.group(2)!r} twice")
                 cols.append((m.group(2), m.group(1)))
             elif cols and line.startswith("-"):
                 break
@@ -93,7 +98,7 @@ def _out_of_range(label: str, val: float) -> str:
 def parse_sparc_table_text(text: str, source: str = "<text>") -> pd.DataFrame:
     """Parse the text of a SPARC-format ``.mrt`` table (see module docstring)."""
     lines = text.splitlines()
-    cols = _parse_header(lines) or list(SPARC_COLUMNS)
+    cols = _parse_header(lines, source) or list(SPARC_COLUMNS)
     n_fixed = len(cols) - 1 if cols[-1][1] == "A" else len(cols)
     records: list[list[object]] = []
     for i in range(_data_start(lines), len(lines)):
