@@ -7,12 +7,10 @@ the run's preprocessing and meta columns are read from the checkpoint, so the im
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from dhs_gates import GatesConfig, core_shortcut_study, gate_report, report_html, run_gates
-from dhs_inject import read_store
+if TYPE_CHECKING:  # the packages are imported when a node runs, not when pipelines register
+    import pandas as pd
 
 
 def _scorer(checkpoint: dict[str, Any]) -> tuple[Any, str]:
@@ -29,6 +27,8 @@ def _scorer(checkpoint: dict[str, Any]) -> tuple[Any, str]:
 def gates(store: Path, checkpoint: dict[str, Any], anchors: pd.DataFrame, lenscat: pd.DataFrame,
           params: dict[str, Any]) -> dict[str, Any]:
     """Store + checkpoint (+ anchors, lenscat) → every gate's result and the core-shortcut study, as one report."""
+    from dhs_gates import GatesConfig, core_shortcut_study, gate_report, run_gates
+    from dhs_inject import read_store
     from dhs_train.augment import hard_negative
 
     meta = checkpoint["meta"]
@@ -48,6 +48,8 @@ def gates(store: Path, checkpoint: dict[str, Any], anchors: pd.DataFrame, lensca
 
 def page(report: dict[str, Any]) -> str:
     """The report as one self-contained HTML page."""
+    from dhs_gates import report_html
+
     return report_html(report)
 
 

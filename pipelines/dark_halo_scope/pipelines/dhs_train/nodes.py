@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def train(store: Path, data: dict[str, Any], train: dict[str, Any], run: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
