@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from glens_sim.maps_io import MapsFormatError, read_maps
@@ -32,7 +32,7 @@ NASTY = [np.nan, np.inf, -np.inf, 1e30, -1e30, 3e38, -1.0, 0.0, 1e-45]
 CARDS = [b"NAXIS   = ", b"NAXIS1  = ", b"NAXIS3  = ", b"BITPIX  = ", b"C02     = ", b"ERRDATA = ", b"QUALDATA= ",
          b"PLATEIFU= ", b"REFF    = ", b"EXTNAME = ", b"END"]  # fmt: skip
 CARD_VALUES = [b"-8", b"0", b"99999999999", b"'Ha-6564'", b"'NII-6585'", b"'NOPE'", b"nan", b"T", b"'", b"", b"3.5e"]
-SETTINGS = settings(max_examples=70, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None, phases=(Phase.explicit, Phase.generate),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
 
 

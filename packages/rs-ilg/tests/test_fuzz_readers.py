@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from rs_ilg.mock import make_mock_galaxies
@@ -28,7 +28,7 @@ _NUMBER = re.compile(rb"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 #: Column labels of the MRT header, swapped by the "label" mutation (a header naming a column twice).
 LABELS = [label for label, _ in SPARC_COLUMNS]
 OPS = ("truncate", "flip", "bom", "crlf", "cr", "utf16", "line", "number", "drop_column", "label", "random")
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None, phases=(Phase.explicit, Phase.generate),
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
 
 

@@ -151,7 +151,10 @@ def _single(image: np.ndarray, bands: tuple[str, ...], invvar: np.ndarray | None
 def _order(image: np.ndarray, bands: tuple[str, ...], source: str) -> tuple[np.ndarray, tuple[str, ...]]:
     if len(bands) != image.shape[0]:
         raise ValueError(f"{source}: {len(bands)} band name(s) {bands} for {image.shape[0]} image plane(s)")
-    wanted = parse_bands(bands)
+    try:
+        wanted = parse_bands(bands)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from exc
     return image[[bands.index(b) for b in wanted]], wanted
 
 
@@ -170,24 +173,34 @@ def read_cutout_fits(path: str | Path) -> tuple[Cutouts, WCS]:
     Raises
     ------
     ValueError
-        If ``BANDS`` is missing or does not match the number of planes.
+        If the file is not a readable FITS file (message naming it), ``BANDS`` is missing or does not
+        match the number of planes.
     """
     path = Path(path)
-    with fits.open(path, memmap=False) as hdul:
-        hdr = hdul[0].header
-        data = None if hdul[0].data is None else np.asarray(hdul[0].data, dtype=np.float32)
-        ivar = None
-        for hdu in hdul[1:]:
-            if any(t in str(hdu.header.get("EXTNAME", "")).upper() for t in ("IVAR", "INVVAR")):
-                ivar = np.asarray(hdu.data, dtype=np.float32)
-        if data is None:
-            raise ValueError(f"{path}: primary HDU has no image data")
-        if "BANDS" not in hdr:
-            raise ValueError(f"{path}: no BANDS header card (expected e.g. BANDS = 'grz')")
-        if data.ndim == 2:
-            data = data[None]
-        bands = tuple(str(hdr["BANDS"]).strip())
-        wcs = WCS(hdr).celestial
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            hdr = hdul[0].header
+            data = None if hdul[0].data is None else np.asarray(hdul[0].data, dtype=np.float32)
+            ivar = None
+            for hdu in hdul[1:]:
+                if any(t in str(hdu.header.get("EXTNAME", "")).upper() for t in ("IVAR", "INVVAR")):
+                    ivar = np.asarray(hdu.data, dtype=np.float32)
+            has_bands = "BANDS" in hdr
+            bands = tuple(str(hdr["BANDS"]).strip()) if has_bands else ()
+            wcs = WCS(hdr).celestial
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # corrupt bytes: astropy raises OSError, VerifyError, KeyError, AttributeError, ...
+        raise ValueError(f"{path}: not a readable FITS cutout ({type(exc).__name__}: {exc})") from exc
+    if data is None:
+        raise ValueError(f"{path}: primary HDU has no image data")
+    if not has_bands:
+        raise ValueError(f"{path}: no BANDS header card (expected e.g. BANDS = 'grz')")
+    if data.ndim == 2:
+        data = data[None]
+    if data.ndim != 3 or (ivar is not None and ivar.size != data.size):
+        shapes = f"image {data.shape}" + ("" if ivar is None else f", invvar {ivar.shape}")
+        raise ValueError(f"{path}: expected (band, y, x) planes with an invvar of the same size, got {shapes}")
     image, order = _order(data, bands, str(path))
     if ivar is not None:
         ivar = _order(ivar.reshape(data.shape), bands, str(path))[0]
@@ -231,14 +244,21 @@ def read_cutout_npz(path: str | Path) -> tuple[Cutouts, dict]:
     Raises
     ------
     ValueError
-        If the ``cutout`` key is missing or not 3-D.
+        If the file is not a readable npz archive (message naming it), or the ``cutout`` key is
+        missing or not 3-D.
     """
     path = Path(path)
-    with np.load(path, allow_pickle=False) as z:
-        if "cutout" not in z.files:
-            raise ValueError(f"{path}: no 'cutout' array (keys {z.files})")
-        cube = np.asarray(z["cutout"])
-        meta = {k[5:]: z[k].item() for k in z.files if k.startswith("meta_")}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = z.files
+            cube = np.asarray(z["cutout"]) if "cutout" in files else None
+            meta = {k[5:]: z[k].item() for k in files if k.startswith("meta_")}
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # corrupt archive: zipfile/numpy raise BadZipFile, EOFError, NotImplementedError, ...
+        raise ValueError(f"{path}: not a readable npz cutout ({type(exc).__name__}: {exc})") from exc
+    if cube is None:
+        raise ValueError(f"{path}: no 'cutout' array (keys {files})")
     if cube.ndim != 3:
         raise ValueError(f"{path}: cutout has shape {cube.shape}, expected (H, W, band)")
     bands = tuple(str(meta.get("bands_requested", "".join(BANDS))))

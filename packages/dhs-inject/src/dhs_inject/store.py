@@ -165,15 +165,27 @@ def to_npz_blob(cell: np.ndarray | None, bands: str = "grz") -> bytes | None:
     return buffer.getvalue()
 
 
-def from_npz_blob(blob: bytes | None, bands: str = "grz") -> np.ndarray | None:
-    """Decode a ``stamp_npz`` blob to ``(C, H, W)`` float32 (bands present among ``bands``, in that order)."""
+def from_npz_blob(blob: bytes | None, bands: str = "grz", source: str = "npz blob") -> np.ndarray | None:
+    """Decode a ``stamp_npz`` blob to ``(C, H, W)`` float32 (bands present among ``bands``, in that order).
+
+    Raises :class:`StoreError` naming ``source`` (e.g. the part, column and row) for a corrupt blob, one without
+    ``image_<band>`` members or with bands of different shapes.
+    """
     if blob is None:
         return None
-    with np.load(io.BytesIO(blob)) as npz:
-        present = [b for b in bands if f"image_{b}" in npz.files]
-        if not present:
-            raise StoreError(f"npz blob has none of image_{{{','.join(bands)}}} (members {npz.files})")
-        return np.stack([npz[f"image_{b}"] for b in present]).astype(np.float32, copy=False)
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            present = [b for b in bands if f"image_{b}" in npz.files]
+            if not present:
+                raise StoreError(f"{source}: npz blob has none of image_{{{','.join(bands)}}} (members {npz.files})")
+            planes = [np.asarray(npz[f"image_{b}"]) for b in present]
+    except StoreError:
+        raise
+    except Exception as exc:  # corrupt bytes: zipfile/numpy raise BadZipFile, EOFError, NotImplementedError, ...
+        raise StoreError(f"{source}: corrupt npz blob ({type(exc).__name__}: {exc})") from exc
+    if len({p.shape for p in planes}) != 1 or planes[0].ndim != 2:
+        raise StoreError(f"{source}: npz blob bands have shapes {[p.shape for p in planes]}, expected one (H, W)")
+    return np.stack(planes).astype(np.float32, copy=False)
 
 
 def to_npz_blobs(frame: pd.DataFrame, bands: str = "grz") -> pd.DataFrame:
@@ -204,15 +216,21 @@ def _to_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=table.schema.metadata))  # pandas dtypes
 
 
-def _to_frame(table: pa.Table, split: str, bands: str = "grz") -> pd.DataFrame:
+def _to_frame(table: pa.Table, split: str, bands: str = "grz", source: str = "stamp store") -> pd.DataFrame:
     tensor = {f.name for f in table.schema if isinstance(f.type, pa.FixedShapeTensorType)}
-    frame = table.drop_columns(sorted(tensor)).to_pandas()
+    try:
+        table.validate(full=True)  # e.g. invalid UTF-8 in a string column, otherwise decoded lazily by pandas
+        frame = table.drop_columns(sorted(tensor)).to_pandas()
+        cells = {col: _tensor_cells(table[col]) for col in tensor}
+    except Exception as exc:  # corrupt pandas/tensor metadata: JSONDecodeError, ArrowInvalid, KeyError, ...
+        raise StoreError(f"{source}: unreadable rows ({type(exc).__name__}: {exc})") from exc
     for col in table.column_names:
         if col in tensor:
-            frame[col] = pd.Series(_tensor_cells(table[col]), index=frame.index, dtype=object)
+            frame[col] = pd.Series(cells[col], index=frame.index, dtype=object)
         elif col.endswith(_NPZ_SUFFIX) and col.removesuffix(_NPZ_SUFFIX) in TENSOR_COLUMNS:
             frame[col.removesuffix(_NPZ_SUFFIX)] = pd.Series(
-                [from_npz_blob(b, bands) for b in frame.pop(col)], index=frame.index, dtype=object
+                [from_npz_blob(b, bands, f"{source} column '{col}' row {i}") for i, b in enumerate(frame.pop(col))],
+                index=frame.index, dtype=object,
             )
     frame.insert(0, "split", split)
     return frame
@@ -328,7 +346,8 @@ def read_store(
     StoreError : missing store, unknown split or column, or a corrupt part (the message names the file).
     """
     frames = [
-        _to_frame(_read_table(p, columns), p.parent.name.removeprefix("split="), bands) for p in part_paths(path, split)
+        _to_frame(_read_table(p, columns), p.parent.name.removeprefix("split="), bands, f"stamp-store part '{p}'")
+        for p in part_paths(path, split)
     ]
     if not frames:
         return pd.DataFrame(columns=["split", *(columns or [])])
@@ -339,7 +358,7 @@ def _read_table(part: Path, columns: Sequence[str] | None) -> pa.Table:
     file = _open(part)
     try:
         return file.read(columns=_resolve_columns(file, part, columns))
-    except pa.ArrowException as exc:
+    except (pa.ArrowException, OSError) as exc:  # a corrupt page header is a plain OSError (pyarrow 25)
         raise StoreError(f"corrupt stamp-store part '{part}': {exc}") from exc
 
 
@@ -360,12 +379,16 @@ def read_stamps(
         if name == column:
             blocks.extend(_tensor_block(chunk) for chunk in table[column].chunks)
         else:
-            cells = [from_npz_blob(b, bands) for b in table[name].to_pylist()]
+            source = f"stamp-store part '{part}' column '{name}'"
+            cells = [from_npz_blob(b, bands, f"{source} row {i}") for i, b in enumerate(table[name].to_pylist())]
             if not cells:
                 continue
-            shape = next((c.shape for c in cells if c is not None), None)
+            shapes = {c.shape for c in cells if c is not None}
+            if len(shapes) > 1:
+                raise StoreError(f"{source}: cells of different shapes {sorted(shapes)}")
+            shape = next(iter(shapes), None)
             if shape is None:  # every cell missing (controls): the part's stamps give the shape
-                shape = from_npz_blob(_read_table(part, ["stamp"])["stamp_npz"][0].as_py(), bands).shape
+                shape = from_npz_blob(_read_table(part, ["stamp"])["stamp_npz"][0].as_py(), bands, source).shape
             blocks.append(np.stack([c if c is not None else np.full(shape, np.nan, np.float32) for c in cells]))
     if not blocks:
         return np.zeros((0, 0, 0, 0), np.float32)
@@ -385,8 +408,8 @@ def iter_store_batches(
         split_name = part.parent.name.removeprefix("split=")
         try:
             for batch in file.iter_batches(batch_size=batch_rows, columns=_resolve_columns(file, part, columns)):
-                yield _to_frame(pa.Table.from_batches([batch]), split_name, bands)
-        except pa.ArrowException as exc:
+                yield _to_frame(pa.Table.from_batches([batch]), split_name, bands, f"stamp-store part '{part}'")
+        except (pa.ArrowException, OSError) as exc:
             raise StoreError(f"corrupt stamp-store part '{part}': {exc}") from exc
 
 
@@ -411,6 +434,9 @@ def verify_store(
     try:
         for batch in iter_store_batches(path):
             n_rows += len(batch)
+            lacking = [c for c in ("task_id", "stamp") if c not in batch]
+            if lacking:
+                raise StoreError(f"stamp store '{path}': rows lack the column(s) {lacking}")
             for tid, split in zip(batch["task_id"], batch["split"], strict=True):
                 if tid in seen:
                     problems.append(f"task_id {tid} appears twice (splits {seen[tid]}, {split})")
@@ -418,11 +444,14 @@ def verify_store(
                 per_split[split] = per_split.get(split, 0) + 1
             for row in batch.itertuples(index=False):
                 stamp = row.stamp
+                if stamp is None:
+                    problems.append(f"task_id {row.task_id}: stamp missing")
+                    continue
                 shapes.add(stamp.shape)
                 if not np.isfinite(stamp).all() or np.abs(stamp).max() >= 1e6:
                     problems.append(f"task_id {row.task_id}: stamp has NaN/inf or |value| >= 1e6")
                 if getattr(row, "label", 0) == 1 and getattr(row, "pairing", "paired") == "paired":
-                    ctrl = row.ctrl_stamp
+                    ctrl = getattr(row, "ctrl_stamp", None)
                     if ctrl is None or ctrl.shape != stamp.shape:
                         problems.append(f"task_id {row.task_id}: paired row without a ctrl_stamp of the stamp's shape")
                     elif not np.abs(stamp - ctrl).sum() > 0:

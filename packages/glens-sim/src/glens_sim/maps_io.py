@@ -263,7 +263,9 @@ def _open(path: Path) -> fits.HDUList:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             hdul = fits.open(io.BytesIO(raw), lazy_load_hdus=False)
-    except Exception as exc:  # astropy raises OSError, ValueError, TypeError, ...
+            for hdu in hdul:  # parse every card now: astropy parses lazily and raises VerifyError later
+                list(hdu.header.values())
+    except Exception as exc:  # astropy raises OSError, ValueError, TypeError, VerifyError, ...
         raise MapsFormatError(f"{path}: not a readable FITS file ({exc})") from exc
     truncation = [str(w.message) for w in caught if "truncat" in str(w.message).lower()]
     if truncation:
@@ -272,14 +274,22 @@ def _open(path: Path) -> fits.HDUList:
     return hdul
 
 
-def _hdu(hdul: fits.HDUList, name: str, path: Path) -> fits.ImageHDU:
+def _optional_data(hdul: fits.HDUList, name: str, path: Path) -> np.ndarray | None:
+    """Data of extension ``name`` (None when absent or empty); corrupt data → MapsFormatError naming it."""
+    if name not in hdul:
+        return None
     try:
-        hdu = hdul[name]
-    except KeyError:
-        raise MapsFormatError(f"{path}: missing HDU {name!r}") from None
-    if hdu.data is None:
+        return hdul[name].data
+    except Exception as exc:  # corrupt BITPIX/NAXISn/XTENSION: KeyError, AttributeError, VerifyError, ...
+        raise MapsFormatError(f"{path}: HDU {name!r} data unreadable ({exc})") from exc
+
+
+def _hdu(hdul: fits.HDUList, name: str, path: Path) -> fits.ImageHDU:
+    if name not in hdul:
+        raise MapsFormatError(f"{path}: missing HDU {name!r}")
+    if _optional_data(hdul, name, path) is None:
         raise MapsFormatError(f"{path}: HDU {name!r} holds no data")
-    return hdu
+    return hdul[name]
 
 
 def _linked(hdul: fits.HDUList, data_hdu: fits.ImageHDU, key: str, suffix: str, path: Path):
@@ -375,14 +385,24 @@ def _check_velocity(path: Path, name: str, velocity: np.ndarray) -> None:
         )
 
 
-def _center_pix(hdul: fits.HDUList, shape: tuple[int, int]) -> tuple[float, float]:
-    """(x, y) pixel where the SPX_SKYCOO offsets vanish (array centre if absent/degenerate)."""
+def _header_float(header: fits.Header, key: str, path: Path) -> float:
+    """PRIMARY header value ``key`` as a float (NaN if absent); a non-number → MapsFormatError naming it."""
+    value = header.get(key, np.nan)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MapsFormatError(f"{path}: PRIMARY header {key} = {value!r} is not a number") from None
+
+
+def _center_pix(hdul: fits.HDUList, shape: tuple[int, int], path: Path) -> tuple[float, float]:
+    """(x, y) pixel where the SPX_SKYCOO offsets vanish (array centre if absent/degenerate/non-finite)."""
     ny, nx = shape
     default = ((nx - 1) / 2.0, (ny - 1) / 2.0)
-    if "SPX_SKYCOO" not in hdul or hdul["SPX_SKYCOO"].data is None:
+    data = _optional_data(hdul, "SPX_SKYCOO", path)
+    if data is None:
         return default
-    sky = np.asarray(hdul["SPX_SKYCOO"].data, dtype=np.float64)
-    if sky.shape != (2, ny, nx):
+    sky = np.asarray(data, dtype=np.float64)
+    if sky.shape != (2, ny, nx) or not np.isfinite(sky).all():
         return default
     # Each offset is linear in its own pixel index: off_x(col) = a*col + b, off_y(row) = c*row + d.
     cols = np.arange(nx, dtype=np.float64)
@@ -419,8 +439,9 @@ def read_maps(
     ------
     MapsFormatError
         Missing file/HDU/channel, not a FITS file, truncated gzip or FITS, inconsistent shapes or
-        channel names, a negative IVAR, a velocity beyond the speed of light. The message names
-        the file and the extension.
+        channel names, a negative IVAR, a velocity beyond the speed of light, a corrupt header card
+        or extension, a non-numeric PRIMARY ``REFF``/``OBJRA``/``OBJDEC``/``RFWHM``. The message
+        names the file and the extension (or keyword).
     """
     path = Path(path)
     if velocity not in ("gas", "stellar"):
@@ -446,15 +467,15 @@ def read_maps(
         if vel.shape != flux.shape:
             raise MapsFormatError(f"{path}: flux {flux.shape} and velocity {vel.shape} differ")
         r_over_re = None
-        if "SPX_ELLCOO" in hdul and hdul["SPX_ELLCOO"].data is not None:
+        if _optional_data(hdul, "SPX_ELLCOO", path) is not None:
             ell = hdul["SPX_ELLCOO"]
             names = channel_dictionary(ell.header)
             if "R/Re" in names and ell.data.ndim == 3 and ell.data.shape[1:] == flux.shape:
                 r_over_re = np.asarray(ell.data[names["R/Re"]], dtype=np.float64)
-        center_pix = _center_pix(hdul, flux.shape)
+        center_pix = _center_pix(hdul, flux.shape, path)
 
     plateifu = str(header.get("PLATEIFU", "")).strip() or plateifu_from_path(path) or path.name
-    reff = next((float(header[k]) for k in _RE_HEADER_KEYS if k in header), float("nan"))
+    reff = next((_header_float(header, k, path) for k in _RE_HEADER_KEYS if k in header), float("nan"))
     return MapsData(
         path=path,
         plateifu=plateifu,
@@ -471,10 +492,10 @@ def read_maps(
         vel_valid=good_pixels(vel_mask, mask) & np.isfinite(vel),
         header=header,
         spaxel_scale=SPAXEL_SCALE_ARCSEC,
-        center_radec=(float(header.get("OBJRA", np.nan)), float(header.get("OBJDEC", np.nan))),
+        center_radec=(_header_float(header, "OBJRA", path), _header_float(header, "OBJDEC", path)),
         center_pix=center_pix,
         reff=reff,
         r_over_re=r_over_re,
-        psf_fwhm=float(header.get("RFWHM", np.nan)),
+        psf_fwhm=_header_float(header, "RFWHM", path),
         channel=idx,
     )
