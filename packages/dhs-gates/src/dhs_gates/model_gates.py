@@ -46,6 +46,14 @@ def _subsample(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return x if len(x) <= n else x[np.sort(rng.choice(len(x), size=n, replace=False))]
 
 
+def _positive_sample(positives: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``n`` random positive stamps (checked); :class:`GateInputError` if there are none."""
+    x = _subsample(check_stamps(positives), n, rng)
+    if len(x) == 0:
+        raise GateInputError("no positive stamps")
+    return x
+
+
 def synthetic_auroc(scores: np.ndarray | None, labels: np.ndarray,
                     threshold: float = THRESHOLDS.synthetic_auroc_min) -> GateResult:
     """Synthetic AUROC: ROC AUC of the model on the held-out (test) injections vs controls; pass iff > 0.85.
@@ -100,9 +108,7 @@ def arc_suppressed(scorer: Scorer | None, positives: np.ndarray, *, inner: float
         return not_run(name, "no model (no checkpoint/scorer)", **kw)
     rng = np.random.default_rng(seed)
     try:
-        x = _subsample(check_stamps(positives), max_rows, rng)
-        if len(x) == 0:
-            raise GateInputError("no positive stamps")
+        x = _positive_sample(positives, max_rows, rng)
         s = score(scorer, fill_from_outside(x, inner, outer, outer, rng))
         orig = score(scorer, x)
     except (GateInputError, ValueError) as err:
@@ -129,9 +135,7 @@ def centre_masked_drop(scorer: Scorer | None, positives: np.ndarray, *, radii: S
         return not_run(name, "no model (no checkpoint/scorer)", **kw)
     rng = np.random.default_rng(seed)
     try:
-        x = _subsample(check_stamps(positives), max_rows, rng)
-        if len(x) == 0:
-            raise GateInputError("no positive stamps")
+        x = _positive_sample(positives, max_rows, rng)
         base = score(scorer, x).mean()
         if base <= 0:
             raise GateInputError("mean score of the unmasked positives is 0; relative drop undefined")
