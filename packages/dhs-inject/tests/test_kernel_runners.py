@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -112,9 +115,20 @@ def test_killed_run_resumes_without_duplicates_or_gaps(manifest, survey, tmp_pat
         runners.run_local(manifest, tmp_path / "resumed", cfg=CFG, bricks=survey.root, workers=1, part_rows=3,
                           progress=False, on_part=kill_after_two)  # fmt: skip
     assert len(store.part_paths(tmp_path / "resumed")) == 2
+    # a SIGKILL inside write_part leaves its temporary file; the next run removes it unless its writer still lives
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    folder = store.part_paths(tmp_path / "resumed")[0].parent
+    stale = folder / f".part-x.parquet.{dead.pid}.0badc0de.tmp"
+    live = folder / f".part-y.parquet.{os.getpid()}.0badc0de.tmp"
+    stale.write_bytes(b"partial")
+    live.write_bytes(b"in progress")
     again = runners.run_local(manifest, tmp_path / "resumed", cfg=CFG, bricks=survey.root, workers=1, part_rows=3,
                               progress=False)  # fmt: skip
     assert len(again.skipped) == 2 and len(again.written) == len(clean.written) - 2
+    assert not stale.exists() and stale.name in again.removed
+    assert live.exists()
+    live.unlink()
     report = store.verify_store(tmp_path / "resumed", manifest)
     assert report["ok"], report["problems"]
     _assert_same(store.read_store(tmp_path / "clean"), store.read_store(tmp_path / "resumed"))

@@ -7,7 +7,8 @@ The unit of work is a **part**: the manifest is sorted by ``(split, brickname, t
 (:func:`dhs_inject.store.write_part`). Hence:
 
 * **resume**: a part whose file exists is skipped, so a killed run rerun finishes with no duplicate
-  and no gap; parts of the store that the plan does not name (an older manifest) are removed at the end;
+  and no gap; parts of the store that the plan does not name (an older manifest), and temporary part files
+  left by killed writers, are removed at the end;
 * **identical rows**: every runner gives the kernel the same chunks, and the kernel is pure, so the local,
   Dask and Spark runners write the same rows (torch runs single-threaded inside a part).
 
@@ -121,7 +122,7 @@ def _todo(parts: Sequence[Part], root: Path) -> tuple[list[Part], list[str]]:
 
 def _finish(parts: Sequence[Part], root: Path, written: list[str], skipped: list[str], rows: int) -> RunSummary:
     wanted = {(p.split, p.name) for p in parts}
-    removed = []
+    removed = [tmp.name for tmp in store.remove_stale_temps(root)]
     for path in store.part_paths(root):
         if (path.parent.name.removeprefix("split="), path.name) not in wanted:
             path.unlink()

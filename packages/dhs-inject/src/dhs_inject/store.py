@@ -97,6 +97,31 @@ def part_name(task_ids: Iterable[str], salt: str = "") -> str:
     return f"part-{digest.hexdigest()[:20]}.parquet"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary part files (``.<part>.<pid>.<hex>.tmp``) that dead writers left in the store.
+
+    :func:`write_part` writes each part to such a name and renames it into place, so a killed writer leaves one
+    behind; a live writer's file (its pid exists on this host) is kept. Returns the files removed.
+    """
+    removed = []
+    for tmp in Path(path).glob("split=*/.*.tmp"):
+        fields = tmp.name.rsplit(".", 3)
+        if len(fields) == 4 and fields[1].isdigit() and not _pid_alive(int(fields[1])):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def part_paths(path: str | os.PathLike, split: str | Sequence[str] | None = None) -> list[Path]:
     """The part files of a store, sorted (by split folder, then name); ``split`` filters."""
     root = Path(path)
