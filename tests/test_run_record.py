@@ -10,6 +10,7 @@ any node with the key or the store's path; the run changes no tracked file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -47,6 +48,12 @@ def make(params):
 
 
 def report(table):
+    if os.environ.get("TINY_PAUSE"):  # tell the test the first node is done; go on when it says so
+        pause = Path(os.environ["TINY_PAUSE"])
+        (pause / "ready").write_text("ready")
+        deadline = time.monotonic() + 60
+        while not (pause / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
     if os.environ.get("TINY_WAIT"):
         Path("data/08_reporting").mkdir(parents=True, exist_ok=True)
         with fsspec.filesystem("file").open("data/08_reporting/partial.bin", "wb") as fh:
@@ -218,3 +225,48 @@ def test_unusable_mlflow_store_fails_before_any_node(tiny: Path) -> None:
     assert proc.returncode != 0
     assert str(store) in out.replace("\n", "") and "No node was run" in out
     assert "Running node" not in out
+
+
+def _unwritable_mid_run(root: Path, *, recover: bool) -> tuple[subprocess.Popen, str]:
+    """Run the tiny pipeline; after its first node make the MLflow store unwritable (sqlite cannot create its
+    journal: every write fails, as on a read-only or locked store, but at once), and writable again when the hook
+    says it is retrying (``recover``) or only after the run has ended."""
+    if not (root / "mlflow.db").exists():
+        assert kedro(root).returncode == 0
+    pause = root.parent / "pause"
+    shutil.rmtree(pause, ignore_errors=True)
+    pause.mkdir()
+    journal = root / "mlflow.db-journal"
+    env = _env(TINY_PAUSE=str(pause), DHS_MLFLOW_STORE_RETRY_S="20" if recover else "1")
+    proc = subprocess.Popen([str(KEDRO), "run"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (pause / "ready").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.poll() is not None else "timeout"
+        time.sleep(0.1)
+    journal.mkdir()
+    (pause / "go").write_text("go")
+    lines = []
+    for line in proc.stdout:  # until the hook reports the store
+        lines.append(line)
+        if recover and "retrying" in line:
+            journal.rmdir()
+            break
+    output = "".join(lines) + proc.communicate(timeout=120)[0]
+    if journal.exists():
+        journal.rmdir()
+    return proc, output
+
+
+@pytest.mark.parametrize("recover", [True, False])
+def test_store_unwritable_mid_run_is_never_recorded_finished(tiny: Path, recover: bool) -> None:
+    proc, out = _unwritable_mid_run(tiny, recover=recover)
+    flat = out.replace("\n", "")
+    assert proc.returncode != 0, out
+    assert f"MLflow tracking store '{tiny / 'mlflow.db'}' cannot be written" in re.sub(r"\s+", " ", flat) or \
+        str(tiny / "mlflow.db") in flat, out
+    last = runs(tiny)[-1]
+    if recover:  # the store came back while the hook retried: FAILED
+        assert last["status"] == "FAILED", out
+    else:  # never writable again before the run ended: an error naming the store, and no status at all
+        assert last["status"] == "RUNNING" and "could not be recorded FAILED" in re.sub(r"\s+", " ", out), out

@@ -11,8 +11,11 @@ add what it does not do (docs/reliability.md):
     - when the run starts: tags ``host``, ``pid``, ``env``, ``data_root``, ``pipeline`` and readable run
       parameters; names the run ``<pipeline> [<env>] <UTC time>``; opens the experiment on the classic runs view;
       marks runs left RUNNING by a dead process of this host as KILLED; turns SIGTERM into an interruption;
-    - a run interrupted by SIGINT/SIGTERM (or any exception Kedro does not report) is ended KILLED, never
-      FINISHED (mlflow's own exit handler would record FINISHED);
+    - a run interrupted by SIGINT/SIGTERM is ended KILLED, never FINISHED (mlflow's own exit handler would
+      record FINISHED); a failed run, or one whose record could not be completed (the MLflow store locked or
+      unwritable mid-run), is ended FAILED, retrying for ``DHS_MLFLOW_STORE_RETRY_S`` seconds (default 30)
+      while the store cannot be written; if it never can, an error names the store's path and no status is
+      written (the run stays RUNNING, and the next run marks it KILLED) — never FINISHED;
     - collects every node output named ``*skipped`` (a table with a ``reason`` column): listed in the summary,
       an error with ``project.strict: true``;
     - logs every figure that is not already an MLflow artefact (plain ``matplotlib.MatplotlibDataset`` entries,
@@ -28,6 +31,7 @@ add what it does not do (docs/reliability.md):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -103,21 +107,28 @@ def readable(value: Any) -> str:
     return text[:5000]
 
 
+def tracking_store_path(uri: str, cwd: Path) -> Path | None:
+    """The local file (``sqlite:``) or folder (``file:`` or a plain path) of the MLflow store at ``uri``, made
+    absolute against ``cwd``; ``None`` for a remote store."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        db = Path(uri.removeprefix("sqlite:///"))
+        return db if db.is_absolute() else cwd / db
+    if parsed.scheme in ("", "file"):
+        return Path(parsed.path) if parsed.path.startswith("/") else cwd / parsed.path
+    return None
+
+
 def tracking_store_problem(uri: str, cwd: Path) -> str | None:
     """Why the MLflow store at ``uri`` cannot be written (``None`` when it can, or is remote).
 
     Checks a SQLite database (the file and its folder, for the journal) and the local artefact root
     (``./mlruns``), or a ``file:`` store's folder.
     """
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":
-        db = Path(uri.removeprefix("sqlite:///"))
-        db = db if db.is_absolute() else cwd / db
-        paths = [db, cwd / "mlruns"]
-    elif parsed.scheme in ("", "file"):
-        paths = [Path(parsed.path) if parsed.path.startswith("/") else cwd / parsed.path]
-    else:
+    store = tracking_store_path(uri, cwd)
+    if store is None:
         return None
+    paths = [store, cwd / "mlruns"] if urlparse(uri).scheme == "sqlite" else [store]
     for path in paths:
         if path.exists():
             if not os.access(path, os.R_OK | os.W_OK):
@@ -172,7 +183,7 @@ class RunRecordHook:
         self._strict = False
         self._pipeline = "__default__"
         self._run_id: str | None = None
-        self._open = False  # a run this session opened has not ended through Kedro's hooks
+        self._open = False  # a run this session opened has not been ended by this hook
         self._session_ms = 0.0
         self._skipped: list[dict[str, str]] = []
         self._saved: dict[str, Path] = {}
@@ -182,7 +193,7 @@ class RunRecordHook:
     # ---- before any work
     @hook_impl(tryfirst=True)
     def after_context_created(self, context: Any) -> None:
-        self._end_open_run("KILLED")  # a notebook session interrupted earlier in this process
+        self._end_open_run()  # a run of an earlier session in this process (a notebook) that did not end
         self._session_ms = time.time() * 1000
         self._env = context.env or "local"
         try:
@@ -225,7 +236,7 @@ class RunRecordHook:
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         if not self._atexit:
-            atexit.register(self._end_open_run, "KILLED")  # runs before mlflow's own (LIFO), which says FINISHED
+            atexit.register(self._end_open_run)  # runs before mlflow's own (LIFO), which says FINISHED
             self._atexit = True
         run = mlflow.active_run()
         if run is None:
@@ -272,19 +283,53 @@ class RunRecordHook:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         self._previous_sigterm = None
 
-    def _end_open_run(self, status: str) -> None:
-        """End the run this hook saw start (and any nested run still open) with ``status``, if Kedro did not."""
+    def _end_open_run(self, status: str = "KILLED") -> None:
+        """End the run this hook saw start (and any nested run still open) with ``status`` if it is still RUNNING:
+        FINISHED or FAILED from the pipeline hooks, KILLED at exit or in the next session of this process (the
+        pipeline never reached them: Ctrl-C, SIGTERM).
+
+        Each run is taken off mlflow's stack before its status is written, so mlflow's exit handler cannot later
+        record FINISHED. While the store cannot be written (locked, read-only) the write is retried for
+        ``DHS_MLFLOW_STORE_RETRY_S`` seconds; then an error names the store's path and the run stays RUNNING.
+        """
         if not self._open:
             return
         self._open = False
         import mlflow
+        from mlflow.exceptions import MlflowException
 
-        while mlflow.active_run() is not None:
-            mlflow.end_run(status)
+        pending = [self._run_id]
+        while (active := mlflow.active_run()) is not None:
+            pending.append(active.info.run_id)
+            with contextlib.suppress(Exception):  # off the stack even when the store refuses the write
+                mlflow.end_run(status)
         client = mlflow.MlflowClient()
-        if client.get_run(self._run_id).info.status == "RUNNING":  # started in another thread
-            client.set_terminated(self._run_id, status)
-        log.info("MLflow run %s ended %s: the pipeline was interrupted", self._run_id, status)
+        deadline = time.monotonic() + float(os.environ.get("DHS_MLFLOW_STORE_RETRY_S", "30"))
+        while True:
+            try:
+                ended = [r for r in dict.fromkeys(pending) if client.get_run(r).info.status == "RUNNING"]
+                for run_id in ended:
+                    client.set_terminated(run_id, status)
+            except MlflowException as exc:
+                if exc.error_code == "RESOURCE_DOES_NOT_EXIST":  # another store now (a later session): not ours
+                    return
+                failure: Exception = exc
+            except Exception as exc:  # noqa: BLE001 - sqlite3/SQLAlchemy errors, OSError from the store
+                failure = exc
+            else:
+                if ended:
+                    log.info("MLflow run %s ended %s", self._run_id, status)
+                return
+            store = tracking_store_path(mlflow.get_tracking_uri(), Path.cwd()) or mlflow.get_tracking_uri()
+            reason = str(failure).splitlines()[0][:300]
+            if time.monotonic() >= deadline:
+                log.error("MLflow run %s could not be recorded %s: the tracking store '%s' cannot be written (%s). "
+                          "No status was written (never FINISHED): the run stays RUNNING until the next run "
+                          "marks it KILLED.", self._run_id, status, store, reason)
+                return
+            log.warning("MLflow tracking store '%s' cannot be written (%s); retrying to record run %s as %s",
+                        store, reason, self._run_id, status)
+            time.sleep(1.0)
 
     @hook_impl
     def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
@@ -330,17 +375,24 @@ class RunRecordHook:
         if self._open:
             import mlflow
 
-            mlflow.set_tag("skipped_inputs", str(len(self._skipped)))
-            mlflow.log_text("\n".join(lines) + "\n", "run_summary.txt")
-            if self._skipped:
-                mlflow.log_text(json.dumps(self._skipped, indent=1), "skipped_inputs.json")
-        self._open = False  # kedro-mlflow ends it FINISHED after this hook
+            try:
+                mlflow.set_tag("skipped_inputs", str(len(self._skipped)))
+                mlflow.log_text("\n".join(lines) + "\n", "run_summary.txt")
+                if self._skipped:
+                    mlflow.log_text(json.dumps(self._skipped, indent=1), "skipped_inputs.json")
+            except Exception:
+                self._end_open_run("FAILED")  # the store failed: FAILED (never FINISHED), or an error naming it
+                raise
+        # ended here, not by kedro-mlflow's hook after this one (whose failing write would leave it to mlflow's exit
+        # handler): FINISHED, or an error naming the store if that cannot be written
+        self._end_open_run("FINISHED")
         print("\n".join(lines), flush=True)  # printed, not logged: shown whatever the logging configuration
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        """End the run FAILED here, before kedro-mlflow's hook (which stops the hook chain when the store fails)."""
         self._restore_signals()
-        self._open = False  # kedro-mlflow ends it FAILED
+        self._end_open_run("FAILED")
 
     def _summary(self) -> list[str]:
         root = self._data_root

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,59 @@ def test_html_page_saved_as_fits_gz(tmp_path):
     page.write_text("<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n")
     with pytest.raises(MapsFormatError, match=r"manga-7-5-MAPS.*not a FITS file.*DOCTYPE"):
         read_maps(page)
+
+
+@pytest.mark.parametrize("key,value,what", [
+    ("REFF", "1E999", "is not finite"), ("REFF", "-3.0", "is outside (0, 3600]"), ("REFF", "0.0", "is outside (0"),
+    ("REFF", "'six'", "is not a number"), ("REFF", "T", "is not a number"), ("OBJRA", "400.0", "is outside [0, 360]"),
+    ("OBJRA", "-1E999", "is not finite"), ("OBJDEC", "-95.0", "is outside [-90, 90]"),
+    ("RFWHM", "0.0", "is outside (0, 60]"), ("RFWHM", "1E30", "is outside (0, 60]"),
+])  # fmt: skip
+def test_primary_header_values_must_be_finite_and_physical(tmp_path, key, value, what):
+    """Each value is written as raw card bytes (astropy refuses to write inf), so the reader sees it as a file would."""
+    good = tmp_path / "good.fits"
+    _hand_made(good)
+    with fits.open(good) as h:
+        h[0].header.update({"OBJRA": 180.0, "OBJDEC": 30.0, "RFWHM": 2.5})
+        h.writeto(good, overwrite=True)
+    raw = good.read_bytes()
+    at = next(i for i in range(0, 2880 * 4, 80) if raw[i:i + 8] == key.ljust(8).encode())
+    bad = tmp_path / "manga-1234-5678-MAPS.fits"
+    bad.write_bytes(raw[:at] + f"{key:<8}= {value:>20}".ljust(80).encode() + raw[at + 80:])
+    assert read_maps(good).reff == 3.0  # the untouched file reads
+    card = at // 80 + 1
+    with pytest.raises(MapsFormatError, match=re.escape(f"{bad}: PRIMARY header card {card} {key} = ") + ".*"
+                       + re.escape(what)):
+        read_maps(bad)
+
+
+@pytest.mark.parametrize("card,value,what", [
+    (b"NAXIS3  = ", b"-8", "NAXIS3 = -8 is outside"),  # found by fuzzing: astropy looped forever on it
+    (b"NAXIS1  = ", b"-1", "NAXIS1 = -1 is outside"), (b"BITPIX  = ", b"7", "BITPIX = 7 is not one of"),
+    (b"GCOUNT  = ", b"0", "GCOUNT = 0 is outside"), (b"NAXIS   = ", b"3.5e", "NAXIS = '3.5e' is not an integer"),
+])  # fmt: skip
+def test_corrupt_header_structure_fails_fast(hand_made, tmp_path, card, value, what):
+    """Structural keywords are checked before astropy walks the file (a negative NAXIS3 made astropy seek
+    backwards and read the same HDUs forever); a hang here dumps the traceback and ends the run."""
+    import faulthandler
+
+    raw = bytearray(gzip.decompress(hand_made.read_bytes()))
+    at = raw.index(card, 2880)  # in the first extension
+    raw[at:at + 80] = (card + value).ljust(80)
+    bad = tmp_path / "manga-1234-5678-MAPS.fits"
+    bad.write_bytes(bytes(raw))
+    faulthandler.dump_traceback_later(60, exit=True)
+    try:
+        with pytest.raises(MapsFormatError, match=re.escape(f"{bad}: ") + ".*" + re.escape(what)):
+            read_maps(bad)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def test_header_without_end_is_refused_after_a_bounded_read(tmp_path):
+    cards = [b"SIMPLE  =                    T", b"BITPIX  =                    8", b"NAXIS   =                    0"]
+    raw = b"".join(c.ljust(80) for c in cards) + b"COMMENT x".ljust(80) * (36 * 200 - 3)
+    bad = tmp_path / "manga-1-2-MAPS.fits"
+    bad.write_bytes(raw)
+    with pytest.raises(MapsFormatError, match=r"HDU 0 .* has no END card within 288000 bytes"):
+        read_maps(bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -122,9 +123,14 @@ def test_run3d_writes_each_galaxy_when_done_and_a_rerun_skips_what_is_complete(t
     assert "already complete" not in capsys.readouterr().out
 
 
-def test_dtype_auto_uses_float32_only_where_solves_converge(tmp_path):
-    from rs_ilg.cli.grid import _dtype
-    from rs_ilg.modes import ModeConfig
-
-    assert _dtype("auto", ModeConfig.compat()) == "float64" and _dtype("auto", ModeConfig.corrected()) == "float32"
-    assert _dtype("float64", ModeConfig.corrected()) == "float64"
+def test_run3d_defaults_to_the_fast_solver_and_original_is_a_flag(tmp_path):
+    base = ["run3d", "--mock", "3", "--subset", "all", "--nx", "16", "--no-progress"]
+    assert main([*base, "--out-dir", str(tmp_path / "f")]) == 0
+    assert main([*base, "--solver", "original", "--out-dir", str(tmp_path / "o")]) == 0
+    fast = json.loads((tmp_path / "f" / "run.json").read_text())["config"]
+    orig = json.loads((tmp_path / "o" / "run.json").read_text())["config"]
+    assert (fast["solver"], fast["solver_dtype"], fast["n_jobs"]) == ("fast", "auto", 0)
+    assert orig["solver"] == "original"
+    fast_it = pd.read_csv(tmp_path / "f" / "run_details.csv").cg_iterations
+    orig_it = pd.read_csv(tmp_path / "o" / "run_details.csv").cg_iterations
+    assert (orig_it == 400).all() and (fast_it < 20).all()  # the original's cap vs converged PCG

@@ -15,7 +15,8 @@ from rs_ilg.runners import GridRunConfig, ring_average_at, run_galaxy_2d, run_gr
 
 @pytest.fixture(scope="module")
 def run2d_compat(master_compat, names156):
-    return run_grid(master_compat, ModeConfig.compat(), GridRunConfig.run2d(), subset=names156, progress=False)
+    return run_grid(master_compat, ModeConfig.compat(), GridRunConfig.run2d(solver="original"), subset=names156,
+                    progress=False)
 
 
 def test_reproduces_reference_2d_all_156(run2d_compat, reference_dir):

@@ -151,5 +151,21 @@ def test_unsorted_or_duplicated_radii_and_bad_distance_are_errors():
         parse_rotmod_text("# Distance = 1 Mpc\n" + base + base, "G_rotmod.dat")
     with pytest.raises(RotmodFormatError, match="G_rotmod.dat:3: column Rad: 0.2 kpc"):
         parse_rotmod_text("# Distance = 1 Mpc\n" + base + base.replace("0.5", "0.2", 1), "G_rotmod.dat")
-    with pytest.raises(RotmodFormatError, match=r"G_rotmod.dat:1: Distance = -3 Mpc must be > 0"):
-        parse_rotmod_text("# Distance = -3 Mpc\n" + base, "G_rotmod.dat")
+
+
+@pytest.mark.parametrize("value,what", [
+    ("1e999", "is not finite"), ("inf", "is not finite"), ("nan", "is not finite"), ("-3", "is outside (0, 1000]"),
+    ("0", "is outside (0, 1000]"), ("1e30", "is outside (0, 1000]"), ("13.8x", "'13.8x' is not a number"),
+])  # fmt: skip
+def test_distance_header_must_be_finite_and_physical(value, what):
+    text = f"# comment\n# Distance = {value} Mpc\n0.5\t20.0\t2.0\t5.0\t10.0\t0.0\t1.0\t0.0\n"
+    with pytest.raises(RotmodFormatError, match=re.escape(f"G_rotmod.dat:2: header field Distance = ") + ".*"
+                       + re.escape(what)) as ei:
+        parse_rotmod_text(text, "G_rotmod.dat")
+    assert ei.value.line == 2
+
+
+def test_unknown_distance_round_trips():
+    rm = parse_rotmod_text(GOOD.split("\n", 1)[1], "G_rotmod.dat")
+    assert np.isnan(rm.distance_mpc)
+    assert np.isnan(parse_rotmod_text(format_rotmod(rm), "G_rotmod.dat").distance_mpc)

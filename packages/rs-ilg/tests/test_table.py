@@ -51,8 +51,12 @@ def test_short_row(tmp_path):
         read_sparc_table(p)
 
 
-@pytest.mark.parametrize("column,value,what", [("D", "-3.00", "must be > 0"), ("Rdisk", "-1.00", "must be >= 0"),
-                                               ("Q", "7", "is not a SPARC quality flag")])  # fmt: skip
+@pytest.mark.parametrize("column,value,what", [
+    ("D", "-3.00", "must be > 0"), ("D", "1e30", "must be <= 1000"), ("Rdisk", "-1.00", "must be >= 0"),
+    ("Rdisk", "1e9", "must be <= 1000"), ("Inc", "95", "must be <= 90"), ("Vflat", "5000", "must be <= 1000"),
+    ("MHI", "1e8", "must be <= 10000"), ("T", "99", "must be <= 11"), ("f_D", "9", "must be <= 5"),
+    ("Q", "7", "is not a SPARC quality flag"),
+])  # fmt: skip
 def test_physical_range_errors_name_file_line_and_column(tmp_path, column, value, what):
     rot_dir, table = write_mock_sparc(tmp_path / "in", 3, 0)
     df = read_sparc_table(table)

@@ -45,6 +45,7 @@ __all__ = [
     "DAPPIXMASK_BITS",
     "DR17_EMLINE_CHANNELS",
     "DONOTUSE",
+    "HEADER_RANGES",
     "MASK_MODES",
     "UNRELIABLE",
     "MapsData",
@@ -237,6 +238,76 @@ def mask_bit_names(mode: MaskMode) -> str:
     return "|".join(n for n, b in DAPPIXMASK_BITS.items() if MASK_MODES[mode] & (1 << b))
 
 
+#: FITS block size [bytes] (FITS standard 4.0, section 3.1); headers and data occupy whole blocks.
+_BLOCK = 2880
+#: Largest header read, in blocks (100 blocks = 3600 cards; a DAP MAPS header has a few hundred).
+MAX_HEADER_BLOCKS = 100
+_KEYWORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _header_int(cards: dict[bytes, bytes], key: str, where: str, lo: int, hi: int, default: int | None = None) -> int:
+    """Integer value of a structural keyword (BITPIX, NAXIS, NAXISn, PCOUNT, GCOUNT) checked against [lo, hi]."""
+    raw = cards.get(key.encode())
+    if raw is None:
+        if default is None:
+            raise MapsFormatError(f"{where} has no {key} keyword")
+        return default
+    token = raw.split(b"/")[0].strip().decode("ascii", "replace")
+    try:
+        value = int(token)
+    except ValueError:
+        raise MapsFormatError(f"{where} {key} = {token!r} is not an integer") from None
+    if not lo <= value <= hi:
+        raise MapsFormatError(f"{where} {key} = {value} is outside [{lo}, {hi}]")
+    return value
+
+
+def _check_structure(raw: bytes, path: Path) -> None:
+    """Walk the HDUs of a FITS file before astropy reads it, so that reading is bounded.
+
+    Each header must end with an ``END`` card within :data:`MAX_HEADER_BLOCKS` blocks, and its structural
+    keywords (FITS standard 4.0, section 4.4.1) must be integers in range (BITPIX one of 8, 16, 32, 64,
+    -32, -64; 0 <= NAXIS <= 999; NAXISn, PCOUNT >= 0; GCOUNT >= 1) with the data inside the file. astropy
+    8.0 trusts them: a negative ``NAXIS3`` gives a negative data size, it seeks backwards and reads the
+    same HDUs forever (found by fuzzing, see ``tests/test_fuzz_maps.py``). Raises :class:`MapsFormatError`
+    naming the file, the HDU number and the keyword.
+    """
+    offset, k = 0, 0
+    while offset < len(raw):
+        where = f"{path}: HDU {k} (byte {offset}) header"
+        cards: dict[bytes, bytes] = {}
+        end = None
+        limit = min(len(raw), offset + MAX_HEADER_BLOCKS * _BLOCK)
+        for at in range(offset, limit, 80):
+            card = raw[at:at + 80]
+            # an END card as astropy finds it: "END" not followed by another keyword character
+            if card[:3] == b"END" and (len(card) == 3 or card[3] not in _KEYWORD_CHARS):
+                end = at + 80
+                break
+            key = card[:8].rstrip()
+            if card[8:10] == b"= " and key not in cards:
+                cards[key] = card[10:]
+        if end is None:
+            raise MapsFormatError(f"{where} has no END card within {min(limit - offset, MAX_HEADER_BLOCKS * _BLOCK)} "
+                                  f"bytes (truncated FITS file or corrupt header)")
+        bitpix = _header_int(cards, "BITPIX", where, -64, 64)
+        if bitpix not in (8, 16, 32, 64, -32, -64):
+            raise MapsFormatError(f"{where} BITPIX = {bitpix} is not one of 8, 16, 32, 64, -32, -64")
+        naxis = _header_int(cards, "NAXIS", where, 0, 999)
+        shape = [_header_int(cards, f"NAXIS{i}", where, 0, 2**31 - 1) for i in range(1, naxis + 1)]
+        pcount = _header_int(cards, "PCOUNT", where, 0, 2**31 - 1, default=0)
+        gcount = _header_int(cards, "GCOUNT", where, 1, 2**31 - 1, default=1)
+        n = int(np.prod(shape, dtype=object)) if naxis else 0
+        size = abs(bitpix) // 8 * gcount * (pcount + n) if naxis else 0
+        data_start = offset + -(-(end - offset) // _BLOCK) * _BLOCK
+        offset = data_start + -(-size // _BLOCK) * _BLOCK
+        if offset > len(raw):
+            raise MapsFormatError(
+                f"{path}: truncated FITS file (HDU {k} needs {offset} bytes, the file has {len(raw)})"
+            )
+        k += 1
+
+
 def _open(path: Path) -> fits.HDUList:
     """Open a (possibly gzipped) FITS file fully in memory; unreadable → MapsFormatError naming it.
 
@@ -255,10 +326,11 @@ def _open(path: Path) -> fits.HDUList:
     if not raw.startswith(b"SIMPLE  ="):
         start = raw[:40].decode("ascii", "replace").split("\n")[0]
         raise MapsFormatError(f"{path}: not a FITS file (it starts with {start!r})")
-    if len(raw) % 2880 != 0:
+    if len(raw) % _BLOCK != 0:
         raise MapsFormatError(
-            f"{path}: truncated FITS file ({len(raw)} bytes is not a multiple of 2880)"
+            f"{path}: truncated FITS file ({len(raw)} bytes is not a multiple of {_BLOCK})"
         )
+    _check_structure(raw, path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -350,6 +422,15 @@ def _triplet(hdul, name, line, path, legacy_index, *, index_hint=None):
     if len(shapes) != 1:
         raise MapsFormatError(f"{path}: {name} value/IVAR/MASK shapes differ: {sorted(shapes)}")
     value, ivar, mask = planes
+    if not np.issubdtype(mask.dtype, np.integer):
+        with np.errstate(invalid="ignore"):
+            bad = np.argwhere(~np.isfinite(mask) | (mask != np.round(mask)) | (mask < 0) | (mask >= 2**31))
+        if bad.size:
+            row, col = bad[0]
+            raise MapsFormatError(
+                f"{path}: HDU {mask_hdu.name!r}: {len(bad)} mask value(s) that are not 32-bit mask words, "
+                f"first at spaxel (row {row}, col {col}) = {mask[row, col]:g}"
+            )
     negative = np.argwhere(np.asarray(ivar) < 0)
     if negative.size:
         row, col = negative[0]
@@ -385,13 +466,37 @@ def _check_velocity(path: Path, name: str, velocity: np.ndarray) -> None:
         )
 
 
+#: Physical ranges of the PRIMARY header values read: keyword -> (lowest, whether the lowest is allowed,
+#: highest). Angles in degrees (RA [0, 360], Dec [-90, 90]); R_e and the PSF FWHM in arcsec (a MaNGA IFU
+#: spans at most 32″; R_e up to a degree and a FWHM up to 60″ are allowed, so only impossible values fail).
+HEADER_RANGES: dict[str, tuple[float, bool, float]] = {
+    "OBJRA": (0.0, True, 360.0), "OBJDEC": (-90.0, True, 90.0), "RFWHM": (0.0, False, 60.0),
+    **{k: (0.0, False, 3600.0) for k in _RE_HEADER_KEYS},
+}  # fmt: skip
+
+
 def _header_float(header: fits.Header, key: str, path: Path) -> float:
-    """PRIMARY header value ``key`` as a float (NaN if absent); a non-number → MapsFormatError naming it."""
-    value = header.get(key, np.nan)
+    """PRIMARY header value ``key`` as a float (NaN if absent).
+
+    A value that is not a number, not finite, or outside :data:`HEADER_RANGES` raises
+    :class:`MapsFormatError` naming the file, the card number and the keyword.
+    """
+    if key not in header:
+        return float("nan")
+    value = header[key]
+    where = f"{path}: PRIMARY header card {header.index(key) + 1} {key} = {value!r}"
+    if isinstance(value, bool):
+        raise MapsFormatError(f"{where} is not a number")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        raise MapsFormatError(f"{path}: PRIMARY header {key} = {value!r} is not a number") from None
+        raise MapsFormatError(f"{where} is not a number") from None
+    if not np.isfinite(number):
+        raise MapsFormatError(f"{where} is not finite")
+    lo, inclusive, hi = HEADER_RANGES[key]
+    if number < lo or (number == lo and not inclusive) or number > hi:
+        raise MapsFormatError(f"{where} is outside {'[' if inclusive else '('}{lo:g}, {hi:g}]")
+    return number
 
 
 def _center_pix(hdul: fits.HDUList, shape: tuple[int, int], path: Path) -> tuple[float, float]:
@@ -440,8 +545,9 @@ def read_maps(
     MapsFormatError
         Missing file/HDU/channel, not a FITS file, truncated gzip or FITS, inconsistent shapes or
         channel names, a negative IVAR, a velocity beyond the speed of light, a corrupt header card
-        or extension, a non-numeric PRIMARY ``REFF``/``OBJRA``/``OBJDEC``/``RFWHM``. The message
-        names the file and the extension (or keyword).
+        or extension, a PRIMARY ``REFF``/``OBJRA``/``OBJDEC``/``RFWHM`` that is not a finite number
+        in its physical range (:data:`HEADER_RANGES`). The message names the file and the extension
+        (or the header card and keyword).
     """
     path = Path(path)
     if velocity not in ("gas", "stellar"):

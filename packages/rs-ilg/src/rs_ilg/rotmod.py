@@ -29,7 +29,7 @@ from .textio import TextDecodeError, decode_text
 
 COLUMNS: tuple[str, ...] = ("Rad", "Vobs", "errV", "Vgas", "Vdisk", "Vbul", "SBdisk", "SBbul")
 SUFFIX = "_rotmod.dat"
-_DISTANCE_RE = re.compile(r"#\s*Distance\s*=\s*([-+0-9.eE]+)\s*Mpc", re.IGNORECASE)
+_DISTANCE_RE = re.compile(r"#\s*Distance\s*=\s*(\S+)\s*Mpc", re.IGNORECASE)
 
 BadRows = Literal["raise", "drop"]
 
@@ -105,6 +105,21 @@ def galaxy_name_from_path(path: str | Path) -> str:
 
 #: Largest plausible rotation or component speed [km/s]: the fastest disc galaxies rotate at ~500 km/s.
 MAX_SPEED_KMS: float = 1000.0
+#: Largest plausible distance of a galaxy with a resolved rotation curve [Mpc] (SPARC's farthest: ~130 Mpc).
+MAX_DISTANCE_MPC: float = 1000.0
+
+
+def _distance_problem(token: str) -> str:
+    """Why a header ``Distance = <token> Mpc`` is unusable ("" when it is a finite 0 < D <= MAX_DISTANCE_MPC)."""
+    try:
+        d = float(token)
+    except ValueError:
+        return f"Distance = {token!r} is not a number"
+    if not math.isfinite(d):
+        return f"Distance = {token} Mpc is not finite"
+    if not 0 < d <= MAX_DISTANCE_MPC:
+        return f"Distance = {token} Mpc is outside (0, {MAX_DISTANCE_MPC:g}] Mpc"
+    return ""
 
 
 def _row_problems(values: list[float]) -> list[str]:
@@ -133,12 +148,10 @@ def parse_rotmod_text(text: str, source: str, name: str | None = None, bad_rows:
         if line.startswith("#"):
             m = _DISTANCE_RE.match(line)
             if m:
-                try:
-                    distance = float(m.group(1))
-                except ValueError as exc:  # pragma: no cover - regex guarantees a number shape
-                    raise RotmodFormatError(source, lineno, f"bad distance {m.group(1)!r}") from exc
-                if not distance > 0:
-                    raise RotmodFormatError(source, lineno, f"Distance = {m.group(1)} Mpc must be > 0")
+                why = _distance_problem(m.group(1))
+                if why:
+                    raise RotmodFormatError(source, lineno, f"header field {why}")
+                distance = float(m.group(1))
             continue
         tokens = line.split()
         if len(tokens) < len(COLUMNS):
@@ -262,10 +275,10 @@ def read_rotmod_dir(
 
 
 def format_rotmod(rm: Rotmod) -> str:
-    """Text of a rotmod file in the SPARC layout (3 comment lines, tab-separated columns, 2 decimals)."""
+    """Text of a rotmod file in the SPARC layout (comment lines, tab-separated columns, 2 decimals)."""
     buf = io.StringIO()
-    dist = rm.distance_mpc if math.isfinite(rm.distance_mpc) else 0.0
-    buf.write(f"# Distance = {dist:g} Mpc\n")
+    if math.isfinite(rm.distance_mpc):  # no distance line when the distance is unknown (NaN)
+        buf.write(f"# Distance = {rm.distance_mpc:g} Mpc\n")
     buf.write("# Rad\tVobs\terrV\tVgas\tVdisk\tVbul\tSBdisk\tSBbul\t\t\n")
     buf.write("# kpc\tkm/s\tkm/s\tkm/s\tkm/s\tkm/s\tL/pc^2\tL/pc^2\n")
     cols = (rm.r_kpc, rm.v_obs, rm.e_v, rm.v_gas, rm.v_disk, rm.v_bul, rm.sb_disk, rm.sb_bul)

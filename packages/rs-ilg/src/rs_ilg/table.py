@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .rotmod import MAX_DISTANCE_MPC, MAX_SPEED_KMS
 from .textio import TextDecodeError, decode_text
 
 #: Column labels and kinds of the SPARC galaxy table (used when the header cannot be parsed).
@@ -72,26 +73,30 @@ def _data_start(lines: list[str]) -> int:
     return last + 1
 
 
-#: Physical ranges of SPARC table columns: (lowest allowed, whether the lowest itself is allowed).
+#: Physical ranges of SPARC table columns: label -> (lowest, whether the lowest itself is allowed, highest).
 #: Distances must be positive; scale lengths, masses, luminosities and radii may be 0 (SPARC writes 0
 #: when a quantity is not measured; the master table then records why it fell back, see ``R_d_source``).
-_LOWER_BOUNDS: dict[str, tuple[float, bool]] = {
-    "D": (0.0, False), "e_D": (0.0, True), "Inc": (0.0, True), "e_Inc": (0.0, True), "L[3.6]": (0.0, True),
-    "e_L[3.6]": (0.0, True), "Reff": (0.0, True), "SBeff": (0.0, True), "Rdisk": (0.0, True),
-    "SBdisk": (0.0, True), "MHI": (0.0, True), "RHI": (0.0, True), "Vflat": (0.0, True), "e_Vflat": (0.0, True),
+#: The upper limits are generous physical bounds (Lelli+2016, Table 1: D <= 130 Mpc, Rdisk <= 20 kpc,
+#: L[3.6] and MHI below 1e12 Lsun/Msun, Vflat <= 350 km/s), so only impossible values are refused.
+_RANGES: dict[str, tuple[float, bool, float]] = {
+    "T": (0, True, 11), "D": (0.0, False, MAX_DISTANCE_MPC), "e_D": (0.0, True, MAX_DISTANCE_MPC),
+    "f_D": (1, True, 5), "Inc": (0.0, True, 90.0), "e_Inc": (0.0, True, 90.0), "L[3.6]": (0.0, True, 1e4),
+    "e_L[3.6]": (0.0, True, 1e4), "Reff": (0.0, True, 1e3), "SBeff": (0.0, True, 1e6), "Rdisk": (0.0, True, 1e3),
+    "SBdisk": (0.0, True, 1e6), "MHI": (0.0, True, 1e4), "RHI": (0.0, True, 1e3),
+    "Vflat": (0.0, True, MAX_SPEED_KMS), "e_Vflat": (0.0, True, MAX_SPEED_KMS),
 }  # fmt: skip
 
 
 def _out_of_range(label: str, val: float) -> str:
     """Why ``val`` is outside the physical range of column ``label`` ("" when it is inside)."""
-    if label == "Inc" and val > 90.0:
-        return "is outside [0, 90] degrees"
     if label == "Q" and val not in (1, 2, 3):
         return "is not a SPARC quality flag (1, 2 or 3)"
-    if label in _LOWER_BOUNDS:
-        lo, inclusive = _LOWER_BOUNDS[label]
+    if label in _RANGES:
+        lo, inclusive, hi = _RANGES[label]
         if val < lo or (val == lo and not inclusive):
             return f"must be {'>=' if inclusive else '>'} {lo:g}"
+        if val > hi:
+            return f"must be <= {hi:g}"
     return ""
 
 

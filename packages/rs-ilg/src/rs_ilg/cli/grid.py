@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from pydantic import ValidationError
 from ..atomicio import write_json, write_text
 from ..features import read_features
 from ..master import Master
-from ..modes import ModeConfig
 from ..runners import SUMMARY_COLUMNS, GalaxyGridResult, GridRunConfig, GridRunResult, run_grid, summary_row
 from ._common import (
     CLIError, add_input_arguments, blame, jsonable, load_inputs, opt, options, print_medians, read_name_csv, write_run,
@@ -47,10 +45,13 @@ def _add_shared(p: argparse.ArgumentParser) -> None:
                    help="sigma_eff = 10 km/s everywhere")
     p.add_argument(*opt("--ablate-no-inner-mask"), dest="ablate_no_inner_mask", action="store_true",
                    help="b = 0 (no inner mask, no beam term)")
+    p.add_argument("--solver", choices=["fast", "original"], default="fast",
+                   help="fast: FFT-preconditioned CG run to convergence (reproduces the reference results within "
+                        "the spec's tolerances); original: the mode's own CG (compat: the original's capped plain "
+                        "CG, for exact reproduction of its unconverged 3D runs)")
     p.add_argument(*opt("--dtype"), dest="dtype", choices=["auto", "float64", "float32"], default="auto",
-                   help="CG arithmetic; auto: float32 where the mode's solves converge (corrected: the "
-                        "preconditioned CG reproduces float64 within 1e-5), float64 for the original's capped "
-                        "plain CG (compat, needed to reproduce its unconverged solves)")
+                   help="CG arithmetic; auto: float32 for converged 3D solves with tolerance >= 1e-6 (compat), "
+                        "else float64")
     p.add_argument(*opt("--batch-size"), dest="batch_size", type=int, default=1,
                    help="3D galaxies solved together in one batched CG")
     p.add_argument(*opt("--jobs"), dest="jobs", type=int, default=0,
@@ -91,18 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run3d)
 
 
-def _dtype(choice: str, mode: ModeConfig) -> str:
-    """``--dtype auto``: float32 when the mode's solves run to convergence, else float64."""
-    if choice != "auto":
-        return choice
-    return "float32" if mode.cg_stop == "relative_initial" else "float64"
-
-
-def _config(args: argparse.Namespace, ndim: int, mode: ModeConfig) -> GridRunConfig:
+def _config(args: argparse.Namespace, ndim: int) -> GridRunConfig:
     common = dict(ml_disk=args.ml_disk, gext_ratio=args.gext_ratio, d_identity=args.ablate_D_identity,
                   k1_null=args.ablate_K1, gext0=args.ablate_gext0, const_sigma=args.ablate_const_sigma,
-                  no_inner_mask=args.ablate_no_inner_mask, solver_dtype=_dtype(args.dtype, mode),
-                  batch_size=args.batch_size, n_jobs=args.jobs if args.jobs > 0 else (os.cpu_count() or 1))
+                  no_inner_mask=args.ablate_no_inner_mask, solver=args.solver, solver_dtype=args.dtype,
+                  batch_size=args.batch_size, n_jobs=args.jobs)
     try:
         if ndim == 2:
             return GridRunConfig.run2d(nx=args.nx, box_factor_xy=args.box_factor,
@@ -124,7 +118,7 @@ _FIELD_OPTION = {"d_identity": "--ablate-D-identity", "k1_null": "--ablate-K1", 
 
 
 def _run(args: argparse.Namespace, ndim: int) -> None:
-    cfg = _config(args, ndim, ModeConfig.from_name(args.mode))
+    cfg = _config(args, ndim)
     features_root = getattr(args, "features_root", "")
     if features_root and not Path(features_root).is_dir():
         raise CLIError("--features-root", f"{features_root}: not a folder")
