@@ -10,42 +10,53 @@ The unit of work is a **part**: the manifest is sorted by ``(split, brickname, t
   and no gap; parts of the store that the plan does not name (an older manifest), and temporary part files
   left by killed writers, are removed at the end;
 * **identical rows**: every runner gives the kernel the same chunks, and the kernel is pure, so the local,
-  Dask and Spark runners write the same rows (torch runs single-threaded inside a part).
+  Dask and Spark runners write the same rows (torch runs single-threaded inside a part; the kernel's rows do
+  not depend on how the manifest is cut into batches).
 
-Spark (optional extra ``dhs-inject[spark]``; not a test dependency)::
+Spark (optional extra ``dhs-inject[spark]``, in the workspace's dev group; needs ``java`` on PATH)::
 
-    from functools import partial
-    from dhs_inject.kernel import InjectConfig, inject_batches
-    fn = partial(inject_batches, cfg=InjectConfig(), bricks="/data/bricks")
-    store_rows = manifest_sdf.repartition(256).mapInPandas(fn, schema=...)  # then write partitioned by split
+    from dhs_inject.runners import spark_inject
+    rows = spark_inject(manifest_sdf.repartition(256), cfg=InjectConfig(), bricks="/data/bricks")
+    rows.write.partitionBy("split").parquet("/data/store_spark")
 
-``mapInPandas`` passes an iterator of pandas DataFrames and expects one back — exactly
-:func:`~dhs_inject.kernel.inject_batches`. Stamps come back as ``(C, H, W)`` arrays; give Spark a schema
-with ``array<array<array<float>>>`` (or convert them with :func:`dhs_inject.store.to_npz_blobs` first and
-use ``binary``), and write with ``partitionBy("split")``.
+:func:`spark_inject` runs :func:`spark_udf` with ``mapInPandas``, which passes an iterator of pandas
+DataFrames and expects one back — :func:`~dhs_inject.kernel.inject_batches`, with the ``(C, H, W)`` tensor
+cells encoded as the original's npz blobs (binary ``stamp_npz`` / ``ctrl_stamp_npz`` / ``invvar_npz``,
+:func:`dhs_inject.store.to_npz_blobs`, lossless float32; :func:`dhs_inject.store.from_npz_blob` decodes
+them), because Spark's Arrow bridge has no fixed-shape tensor type. The schema is that of the kernel's
+rows for one manifest row rendered on the driver (:func:`spark_schema`). Spark names its part files itself
+(``part-00000-<uuid>…parquet``): the folder it writes is a hive-partitioned parquet dataset for pyarrow /
+pandas / Spark, but not a store :func:`dhs_inject.store.read_store` lists (it reads the part names of
+:func:`run_local` / :func:`run_dask`, which give resume by part); a Spark job retries failed tasks itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
+import pyarrow as pa
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm.auto import tqdm
 
 from dhs_inject import store
-from dhs_inject.kernel import InjectConfig, KernelError, inject_frame
+from dhs_inject.kernel import InjectConfig, KernelError, inject_batches, inject_frame
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql.types import StructType
 
 __all__ = ["InjectionJob", "Part", "RunSummary", "RunnerConfig", "plan_parts", "process_part", "run_dask",
-           "run_local", "spark_udf"]
+           "run_local", "spark_inject", "spark_schema", "spark_udf"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,14 +109,22 @@ def plan_parts(manifest: pd.DataFrame, cfg: InjectConfig, part_rows: int = 256) 
     return parts
 
 
-def process_part(part: Part, root: str | os.PathLike, cfg: InjectConfig, bricks: str | os.PathLike) -> int:
-    """Render one part and write it atomically; returns its row count. torch runs on one thread here."""
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread inside (the runners parallelise over parts; multi-threaded reductions would also
+    make a row's last bits depend on the thread count)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        rows = inject_frame(part.rows, cfg=cfg, bricks=bricks)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def process_part(part: Part, root: str | os.PathLike, cfg: InjectConfig, bricks: str | os.PathLike) -> int:
+    """Render one part and write it atomically; returns its row count. torch runs on one thread here."""
+    with _one_torch_thread():
+        rows = inject_frame(part.rows, cfg=cfg, bricks=bricks)
     store.write_part(rows, root, name=part.name)
     return len(rows)
 
@@ -202,13 +221,59 @@ def run_dask(
     return _finish(parts, root, written, skipped, rows)
 
 
-def spark_udf(cfg: InjectConfig, bricks: str | os.PathLike) -> Callable:
-    """The kernel for Spark's ``DataFrame.mapInPandas`` (see the module docstring for the schema)."""
-    from functools import partial
+def _spark_batches(batches: Iterator[pd.DataFrame], *, cfg: InjectConfig, bricks: str,
+                   bands: str) -> Iterator[pd.DataFrame]:
+    with _one_torch_thread():  # as process_part: Spark parallelises over tasks, one per core
+        for rows in inject_batches(batches, cfg=cfg, bricks=bricks):
+            yield store.to_npz_blobs(rows, bands)
 
-    from dhs_inject.kernel import inject_batches
 
-    return partial(inject_batches, cfg=cfg, bricks=bricks)
+def spark_udf(cfg: InjectConfig, bricks: str | os.PathLike,
+              bands: str = "grz") -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The kernel for Spark's ``DataFrame.mapInPandas``: manifest batches in, store rows out.
+
+    The rows are :func:`~dhs_inject.kernel.inject_batches`' with each tensor column ``<c>`` (``stamp``,
+    ``ctrl_stamp``, ``invvar``; ``(C, H, W)`` float32) replaced by a binary ``<c>_npz`` column
+    (:func:`dhs_inject.store.to_npz_blobs`; null where the cell is missing). A picklable callable, shipped
+    to the Python workers; ``bricks`` must be readable there (a shared file system).
+    """
+    return partial(_spark_batches, cfg=cfg, bricks=str(bricks), bands=bands)
+
+
+def spark_schema(sample: pd.DataFrame, *, cfg: InjectConfig, bricks: str | os.PathLike,
+                 bands: str = "grz") -> StructType:
+    """Spark schema of :func:`spark_udf`'s rows: the kernel run here on ``sample`` (manifest rows; one
+    injected row suffices) and its Arrow schema converted by pyspark's ``from_arrow_schema``.
+
+    Raises :class:`KernelError` naming a column that is null in every sample row (its type is unknown),
+    other than an ``<c>_npz`` column (binary).
+    """
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    rows = next(spark_udf(cfg, bricks, bands)(iter([sample])))
+    fields = []
+    for f in pa.Table.from_pandas(rows, preserve_index=False).schema:
+        if pa.types.is_null(f.type):
+            if not f.name.endswith("_npz"):
+                raise KernelError(f"spark_schema: column '{f.name}' is null in every sample row; "
+                                  f"sample an injected row")
+            f = f.with_type(pa.binary())
+        fields.append(f)
+    return from_arrow_schema(pa.schema(fields))
+
+
+def spark_inject(manifest: SparkDataFrame, *, cfg: InjectConfig, bricks: str | os.PathLike,
+                 bands: str = "grz") -> SparkDataFrame:
+    """Lazy Spark DataFrame of store rows (:func:`spark_udf`) of a Spark DataFrame of manifest rows.
+
+    The schema comes from one row of ``manifest`` (an injected one if any: ``label = 1``) rendered on
+    the driver (:func:`spark_schema`); the work is done per Spark partition by ``mapInPandas``.
+    """
+    from pyspark.sql import functions as sf
+
+    sample = manifest.orderBy(sf.col("label").desc()).limit(1).toPandas()
+    return manifest.mapInPandas(spark_udf(cfg, bricks, bands),
+                                schema=spark_schema(sample, cfg=cfg, bricks=bricks, bands=bands))
 
 
 class RunnerConfig(BaseModel):

@@ -13,12 +13,17 @@ Model of a brick (per band b):
   Tractor ``TYPE`` (DEV n = 4, EXP/REX n = 1, SER n from ``SERSIC`` if present else U[1, 4],
   PSF a point source), half-light radius from ``SHAPE_R`` and axis ratio from ``SHAPE_E1/E2`` where
   present (Tractor columns; absent from the upstream parent file) else R_e log-normal (median 1.0″
-  DEV/SER, 0.6″ EXP/REX, σ_ln 0.35, clipped to [0.25, 4]″) and q ~ U[0.5, 1]; elliptical Sérsic
-  (astropy ``Sersic2D``, R_e along the major axis) normalised analytically to the catalogue flux
-  (``F = 2π q R_e² I_e n e^{b_n} Γ(2n) / b_n^{2n}``, Graham & Driver 2005), 3×3 sub-pixel sampling,
-  postage radius ``min(8 R_e + 4 FWHM, 60 px)`` (flux beyond it is dropped);
-- PSF: Moffat β = 3.5 with the brick's ``psfsize_b`` FWHM (astropy ``Moffat2DKernel``,
-  ``γ = FWHM / (2 √(2^{1/β} − 1))``), the g/z FWHM 1.05/0.94 × r (spec §2.8);
+  DEV/SER, 0.6″ EXP/REX, σ_ln 0.35, clipped to [0.25, 4]″) and q ~ U[0.5, 1]; the light is the
+  lens core's elliptical Sérsic (:func:`glens_sim.light.sersic_ellipse`: lenstronomy's
+  ``SERSIC_ELLIPSE`` with ``amp`` = total flux, so it is normalised to the catalogue flux) with
+  ``R_sersic = SHAPE_R √q`` (Tractor's ``SHAPE_R`` is the major-axis half-light radius, lenstronomy's
+  ``R_sersic`` the circularised one) and ``e1, e2`` = ``SHAPE_E1, SHAPE_E2``; its ``b_n`` is
+  lenstronomy's fit, so the drawn half-light radius is ``SHAPE_R`` to < 0.4 % for 1 ≤ n ≤ 4;
+  3×3 sub-pixel sampling (:func:`glens_sim.grid.pixel_grid`), postage radius
+  ``min(8 R_e + 4 FWHM, 60 px)`` (flux beyond it is dropped);
+- PSF: Moffat β = 3.5 with the brick's ``psfsize_b`` FWHM (:func:`glens_sim.psf.moffat_kernels`,
+  ``α = FWHM / (2 √(2^{1/β} − 1))``), the g/z FWHM 1.05/0.94 × r (spec §2.8), applied by linear
+  convolution (:func:`glens_sim.psf.convolve_linear`);
 - noise: Gaussian sky with ``σ_pix = psfdepth_b^{-1/2} / (√(4π) σ_PSF,pix)`` — the per-pixel noise
   for which a Gaussian-PSF point source has flux inverse variance ``psfdepth`` — and
   ``invvar = 1/σ_pix²`` (a strip of 1/8 of the brick has half the exposure time: invvar/2, σ·√2);
@@ -35,21 +40,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from astropy.convolution import Moffat2DKernel
+import torch
 from astropy.io import fits
-from astropy.modeling.models import Sersic2D
 from astropy.table import Table
 from astropy.wcs import WCS
-from scipy.signal import fftconvolve
-from scipy.special import gamma as gamma_fn
-from scipy.special import gammaincinv
+from glens_sim.config import GAUSSIAN_FWHM_PER_SIGMA
+from glens_sim.grid import pixel_grid
+from glens_sim.light import sersic_ellipse
+from glens_sim.psf import convolve_linear, moffat_kernels
 
 from dhs_inject.bands import BANDS, PIXEL_SCALE_ARCSEC, mag_to_nmgy
 from dhs_inject.bricks import brick_dir, brick_file
 from dhs_inject.cutouts import tan_header
 
-__all__ = ["BRICKS_TABLE_NAME", "MASKBITS", "PSF_BETA", "write_synthetic_survey", "sky_sigma_from_psfdepth",
-           "sersic_total_flux"]
+__all__ = ["BRICKS_TABLE_NAME", "MASKBITS", "PSF_BETA", "write_synthetic_survey", "sky_sigma_from_psfdepth"]
 
 BRICKS_TABLE_NAME = "survey-bricks-dr10-south.fits.gz"
 PSF_BETA = 3.5
@@ -70,22 +74,8 @@ def sky_sigma_from_psfdepth(psfdepth: np.ndarray | float, fwhm_arcsec: np.ndarra
     ``σ_pix = psfdepth^{-1/2} / (√(4π) σ_PSF)`` with ``σ_PSF = FWHM / 2.3548 / pixel_scale`` pixels
     (the optimal point-source flux variance of a Gaussian PSF is ``4π σ_PSF² σ_pix²``).
     """
-    sig_psf = np.asarray(fwhm_arcsec, np.float64) / (2.0 * math.sqrt(2.0 * math.log(2.0))) / pixel_scale
+    sig_psf = np.asarray(fwhm_arcsec, np.float64) / GAUSSIAN_FWHM_PER_SIGMA / pixel_scale
     return 1.0 / (np.sqrt(np.asarray(psfdepth, np.float64)) * math.sqrt(4.0 * math.pi) * sig_psf)
-
-
-def sersic_total_flux(amplitude: np.ndarray | float, r_eff: np.ndarray | float, n: np.ndarray | float,
-                      q: np.ndarray | float) -> np.ndarray:
-    """Total flux of an elliptical Sérsic with surface brightness ``amplitude`` at the major-axis R_e."""
-    n = np.asarray(n, np.float64)
-    b = gammaincinv(2.0 * n, 0.5)
-    return 2.0 * np.pi * q * np.square(r_eff) * amplitude * n * np.exp(b) * gamma_fn(2.0 * n) / b ** (2.0 * n)
-
-
-def _moffat(fwhm_pix: float, half: int) -> np.ndarray:
-    gam = fwhm_pix / (2.0 * math.sqrt(2.0 ** (1.0 / PSF_BETA) - 1.0))
-    k = Moffat2DKernel(gam, PSF_BETA, x_size=2 * half + 1, y_size=2 * half + 1).array
-    return k / k.sum()
 
 
 def _host_shapes(hosts: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -126,14 +116,15 @@ def _paint(canvas: np.ndarray, stamp: np.ndarray, xc: int, yc: int) -> None:
         canvas[y0 + ys:y0 + ye, x0 + xs:x0 + xe] += stamp[ys:ye, xs:xe]
 
 
-def _sersic_postage(r_e_pix: float, n: float, q: float, phi: float, dx: float, dy: float, half: int) -> np.ndarray:
-    """Unit-total-flux Sérsic on (2 half + 1)² pixels, centred (dx, dy) px off the middle pixel."""
+def _sersic_postage(r_e: float, n: float, q: float, phi: float, dx: float, dy: float, half: int) -> torch.Tensor:
+    """Unit-total-flux elliptical Sérsic per pixel, ``(2 half + 1)²`` float64, centred (dx, dy) px off the
+    middle pixel; ``r_e`` (″) along the major axis, axis ratio ``q``, major axis at ``phi`` from +x (columns)."""
     m = 2 * half + 1
-    sub = (np.arange(m * _SUPER) + 0.5) / _SUPER - 0.5 - half
-    xx, yy = np.meshgrid(sub - dx, sub - dy)
-    amp = 1.0 / sersic_total_flux(1.0, r_e_pix, n, q)
-    img = Sersic2D.evaluate(xx, yy, amp, r_e_pix, n, 0.0, 0.0, 1.0 - q, phi)
-    return img.reshape(m, _SUPER, m, _SUPER).mean(axis=(1, 3))
+    x, y = pixel_grid(m, PIXEL_SCALE_ARCSEC, _SUPER, dtype=torch.float64)
+    e = (1.0 - q) / (1.0 + q)
+    brightness = sersic_ellipse(x, y, 1.0, r_e * math.sqrt(q), n, e * math.cos(2.0 * phi), e * math.sin(2.0 * phi),
+                                dx * PIXEL_SCALE_ARCSEC, dy * PIXEL_SCALE_ARCSEC)  # per arcsec²
+    return brightness.reshape(m, _SUPER, m, _SUPER).mean(dim=(1, 3)) * PIXEL_SCALE_ARCSEC**2
 
 
 def _write_fz(path: Path, data: np.ndarray, header: fits.Header, bunit: str | None) -> None:
@@ -267,31 +258,34 @@ def _write_brick(root: Path, name: str, ra_c: float, dec_c: float, hosts: pd.Dat
     strip[:, s0:s0 + n // 8] = True
     out = brick_dir(root, name)
     out.mkdir(parents=True, exist_ok=True)
-    fwhm_pix = {b: fwhm[b] / PIXEL_SCALE_ARCSEC for b in BANDS}
+    fwhm_arcsec = torch.tensor([[fwhm[b] for b in BANDS]], dtype=torch.float64)  # (1, C)
+    max_fwhm_pix = max(fwhm.values()) / PIXEL_SCALE_ARCSEC
     model = np.zeros((len(BANDS), n, n), np.float64)
     flux = np.stack([hosts[f"FLUX_{b.upper()}"].to_numpy(np.float64) for b in BANDS])
     flux = np.where(np.isfinite(flux) & (flux > 0), flux, 0.0)
-    kernels: dict[tuple[str, int], np.ndarray] = {}
+    kernels: dict[int, torch.Tensor] = {}
 
-    def kernel(band: str, half: int) -> np.ndarray:
-        if (band, half) not in kernels:
-            kernels[band, half] = _moffat(fwhm_pix[band], half)
-        return kernels[band, half]
+    def kernel(half: int) -> torch.Tensor:
+        """(1, C, 2 half + 1, 2 half + 1) Moffat kernels of the brick's bands."""
+        if half not in kernels:
+            kernels[half] = moffat_kernels(fwhm_arcsec, PIXEL_SCALE_ARCSEC, size=2 * half + 1, beta=PSF_BETA)
+        return kernels[half]
 
     for i in range(len(hosts)):
         xc, yc = int(np.floor(xh[i] + 0.5)), int(np.floor(yh[i] + 0.5))
-        r_pix = shapes["SHAPE_R"].iat[i] / PIXEL_SCALE_ARCSEC
-        half = int(min(60, math.ceil(8 * r_pix + 4 * max(fwhm_pix.values()))))
-        light = (_sersic_postage(r_pix, shapes["SERSIC"].iat[i], shapes["q"].iat[i], shapes["phi"].iat[i],
-                                 xh[i] - xc, yh[i] - yc, half) if r_pix > 0 else None)
-        for c, b in enumerate(BANDS):
-            psf = kernel(b, half)
-            stamp = psf if light is None else fftconvolve(light, psf, mode="same")
-            _paint(model[c], flux[c, i] * stamp, xc, yc)
+        r_e = float(shapes["SHAPE_R"].iat[i])
+        half = int(min(60, math.ceil(8 * r_e / PIXEL_SCALE_ARCSEC + 4 * max_fwhm_pix)))
+        stamp = kernel(half)  # a point source (Tractor TYPE PSF): the PSF itself
+        if r_e > 0:
+            light = _sersic_postage(r_e, shapes["SERSIC"].iat[i], shapes["q"].iat[i], shapes["phi"].iat[i],
+                                    xh[i] - xc, yh[i] - yc, half)
+            stamp = convolve_linear(light.expand(stamp.shape), stamp)
+        for c in range(len(BANDS)):
+            _paint(model[c], flux[c, i] * stamp[0, c].numpy(), xc, yc)
     for c, b in enumerate(BANDS):
         for xsi, ysi, m in zip(xs, ys, star_mag):
             star = mag_to_nmgy(m + (0.8 if b == "g" else -0.3 if b == "z" else 0.0))
-            _paint(model[c], star * kernel(b, 60), int(xsi), int(ysi))
+            _paint(model[c], star * kernel(60)[0, c].numpy(), int(xsi), int(ysi))
         sigma = float(sky_sigma_from_psfdepth(psfdepth[b], fwhm[b]))
         sig_map = np.where(strip, sigma * math.sqrt(2.0), sigma)
         image = (model[c] + rng.normal(0.0, 1.0, (n, n)) * sig_map).astype(np.float32)

@@ -6,58 +6,26 @@ Lensing entry points (lenstronomy profile and keyword names; see :mod:`glens_sim
 >>> ax, ay = glens_sim.deflection("SIE", np.array([0.3]), np.array([0.1]),
 ...                               theta_E=0.5, e1=0.1, e2=0.0)
 
-Names are imported on first use (:pep:`562`): ``import glens_sim.maps_io`` reads MaNGA files
-without importing torch, and ``glens_sim.simulate_batch`` imports the simulator only when asked.
+Names are imported on first use (:pep:`562`, through scientific-python's ``lazy_loader``):
+``import glens_sim.maps_io`` reads MaNGA files without importing torch, and ``glens_sim.simulate_batch`` imports the simulator only when asked.
 """
 
-from __future__ import annotations
+import lazy_loader
 
-import importlib
-from typing import Any
-
-#: public name → module that defines it.
-_EXPORTS: dict[str, str] = {
-    "LensSimConfig": "config",
-    "PROFILES": "profiles",
-    "convergence": "profiles",
-    "deflection": "profiles",
-    "SimBatch": "simulate",
-    "render_single": "simulate",
-    "simulate_batch": "simulate",
-    "MapsData": "maps_io",
-    "MapsFormatError": "maps_io",
-    "read_maps": "maps_io",
-    "quality_row": "quality",
-    "quality_table": "quality",
-    "lensability_score": "lensability",
-    "score_table": "lensability",
-    "select_sources": "lensability",
-    "rank_candidates": "ranking",
-    "SourceTensor": "sources",
-    "make_source_tensor": "sources",
-    "save_source_preview": "sources",
-    "make_synthetic_sample": "synthetic",
-    "write_synthetic_maps": "synthetic",
-    "ExperimentConfig": "experiments",
-    "ExperimentRuns": "experiments",
-    "run_kinematics_control": "experiments",
-    "run_lensed_vs_unlensed": "experiments",
-    "run_subhalo_detection": "experiments",
-    "run_sweep": "experiments",
-    "GlensCNN": "models",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'glens_sim' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"glens_sim.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+#: module → the public names it defines (imported when first used).
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["LensSimConfig"],
+    "profiles": ["PROFILES", "convergence", "deflection"],
+    "simulate": ["SimBatch", "render_single", "simulate_batch"],
+    "maps_io": ["MapsData", "MapsFormatError", "read_maps"],
+    "quality": ["quality_row", "quality_table"],
+    "lensability": ["lensability_score", "score_table", "select_sources"],
+    "ranking": ["rank_candidates"],
+    "sources": ["SourceTensor", "make_source_tensor", "save_source_preview"],
+    "synthetic": ["make_synthetic_sample", "write_synthetic_maps"],
+    "experiments": [
+        "ExperimentConfig", "ExperimentRuns", "run_kinematics_control", "run_lensed_vs_unlensed",
+        "run_subhalo_detection", "run_sweep"
+    ],
+    "models": ["GlensCNN"],
+})
