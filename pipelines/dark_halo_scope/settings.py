@@ -7,6 +7,7 @@ one-key override in ``conf/local/parameters.yml`` changes that key only; ``${glo
 """
 
 import os
+import warnings
 from pathlib import Path
 
 from kedro.config import OmegaConfigLoader
@@ -15,6 +16,17 @@ from . import atomic
 from .hooks import ProvenanceHook, RunRecordHook
 
 atomic.install()
+
+# Third-party warnings a run cannot fix at the project's call sites, silenced by message and emitting module only
+# (``tests/test_warnings.py`` checks that no warning comes from the project's own code):
+# - omegaconf deprecated ``register_new_resolver`` (omry/omegaconf#1322, plan in #426); Kedro 1.7's config loader
+#   and kedro-mlflow's hook still call it.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning,
+                        module=r"kedro\.config\.omegaconf_config|kedro_mlflow\.framework\.hooks\.mlflow_hook")
+# - torch 2.13 deprecated ``LeafSpec()``; Lightning 2.6 builds one for every dataloader it wraps
+#   (Lightning-AI/pytorch-lightning#21326), whatever the caller passes to ``Trainer.fit``.
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning,
+                        module=r"lightning\.pytorch\.utilities\._pytree")
 
 HOOKS = (RunRecordHook(), ProvenanceHook())
 

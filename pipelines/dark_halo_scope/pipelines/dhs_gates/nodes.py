@@ -7,10 +7,11 @@ the run's preprocessing and meta columns are read from the checkpoint, so the im
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the packages are imported when a node runs, not when pipelines register
-    import pandas as pd
+# the packages are imported when a node runs; pandas is imported here because Kedro resolves the type hints
+# of every node when it validates parameters
+import pandas as pd
 
 
 def _scorer(checkpoint: dict[str, Any]) -> tuple[Any, str]:

@@ -14,8 +14,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     """The gate nodes (inputs: ``dhs_inject.stamp_store``, ``dhs_train.checkpoint``)."""
     return Pipeline([
         node(nodes.gates, ["dhs_inject.stamp_store", "dhs_train.checkpoint", "dhs_gates.anchors", "dhs_gates.lenscat",
-                           "params:dhs_gates"], "dhs_gates.results", name="dhs_gates_results"),
-        node(nodes.page, "dhs_gates.results", "dhs_gates.report", name="dhs_gates_report"),
-        node(nodes.metrics, "dhs_gates.results", "dhs_gates.metrics", name="dhs_gates_metrics"),
+                           "params:dhs_gates"], "dhs_gates.results", name="results", namespace="dhs_gates"),
+        node(nodes.page, "dhs_gates.results", "dhs_gates.report", name="report", namespace="dhs_gates"),
+        node(nodes.metrics, "dhs_gates.results", "dhs_gates.metrics", name="metrics", namespace="dhs_gates"),
     ])  # fmt: skip
 

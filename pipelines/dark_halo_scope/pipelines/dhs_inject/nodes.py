@@ -5,25 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from typing import TYPE_CHECKING
+import pandas as pd
 
-if TYPE_CHECKING:  # the package (torch, scipy, astropy) is imported when a node runs, not when pipelines register
-    import pandas as pd
-    from matplotlib.figure import Figure
-
-    from dhs_inject.runners import InjectionJob
-    from dhs_inject.survey import Survey
+# The package (torch, scipy, astropy) and matplotlib are imported when a node runs, not when pipelines register.
+# Kedro resolves every node's type hints when it validates parameters, so each hint names a type importable
+# here; the survey, the injection job and the figure are ``Any``, their types named in the docstrings.
 
 
-def manifest(survey: Survey, params: dict[str, Any]) -> pd.DataFrame:
-    """LRG hosts + bricks table → manifest with HEALPix splits, paired and unpaired controls."""
+def manifest(survey: Any, params: dict[str, Any]) -> pd.DataFrame:
+    """LRG hosts + bricks table (a :class:`dhs_inject.survey.Survey`) → manifest with HEALPix splits, paired and
+    unpaired controls."""
     from dhs_inject.manifest import ManifestConfig, build_manifest
 
     return build_manifest(survey.lrgs, survey.bricks, ManifestConfig(**params))
 
 
-def stamp_store(manifest: pd.DataFrame, survey: Survey, render: dict[str, Any], runner: dict[str, Any]) -> InjectionJob:
-    """The injection job; the catalog's store dataset runs it part by part into its folder (resumable)."""
+def stamp_store(manifest: pd.DataFrame, survey: Any, render: dict[str, Any], runner: dict[str, Any]) -> Any:
+    """The injection job (:class:`dhs_inject.runners.InjectionJob`) over the survey's bricks; the catalog's store
+    dataset runs it part by part into its folder (resumable)."""
     from dhs_inject.kernel import InjectConfig
     from dhs_inject.runners import InjectionJob, RunnerConfig
 
@@ -37,8 +36,8 @@ def summary(store: Path) -> pd.DataFrame:
     return summarize_store(store)
 
 
-def previews(store: Path, params: dict[str, Any]) -> Figure:
-    """A PNG grid of injected / control / residual stamps."""
+def previews(store: Path, params: dict[str, Any]) -> Any:
+    """A PNG grid of injected / control / residual stamps (a matplotlib ``Figure``)."""
     from dhs_inject.report import preview_figure
 
     return preview_figure(store, **params)

@@ -11,12 +11,14 @@ from . import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
+    """The nodes of namespace ``dhs_inject`` (one box in kedro-viz); dataset names keep their ``dhs_inject.`` prefix."""
     return Pipeline([
         node(nodes.manifest, ["dhs_inject.survey", "params:dhs_inject.manifest"], "dhs_inject.manifest",
-             name="dhs_inject_manifest"),
+             name="manifest", namespace="dhs_inject"),
         node(nodes.stamp_store, ["dhs_inject.manifest", "dhs_inject.survey", "params:dhs_inject.render",
-                                 "params:dhs_inject.runner"], "dhs_inject.stamp_store", name="dhs_inject_stamp_store"),
-        node(nodes.summary, "dhs_inject.stamp_store", "dhs_inject.summary", name="dhs_inject_summary"),
+                                 "params:dhs_inject.runner"], "dhs_inject.stamp_store",
+             name="stamp_store", namespace="dhs_inject"),
+        node(nodes.summary, "dhs_inject.stamp_store", "dhs_inject.summary", name="summary", namespace="dhs_inject"),
         node(nodes.previews, ["dhs_inject.stamp_store", "params:dhs_inject.previews"], "dhs_inject.previews",
-             name="dhs_inject_previews"),
+             name="previews", namespace="dhs_inject"),
     ])  # fmt: skip

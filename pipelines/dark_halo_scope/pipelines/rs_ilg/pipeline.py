@@ -1,7 +1,8 @@
 """``rs_ilg``: SPARC (or mock) rotation curves → master table → 1D, 2D, 3D, features, trends, pilot → summary.
 
 The same template runs once per mode, as the namespaces ``rs_ilg.compat`` (the original's numbers) and
-``rs_ilg.corrected``; the report puts both side by side with the Newtonian and MOND baselines.
+``rs_ilg.corrected``; the report (namespace ``rs_ilg``, so kedro-viz shows one box) puts both side by side with
+the Newtonian and MOND baselines.
 """
 
 from kedro.pipeline import Pipeline, node, pipeline
@@ -59,8 +60,8 @@ def create_prep_pipeline(**kwargs) -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     report = Pipeline([
         node(nodes.report, [f"rs_ilg.{m}.runs" for m in MODES],
-             ["rs_ilg_summary", "rs_ilg_metrics", "rs_ilg_chi2_figure"], name="rs_ilg_report"),
+             ["rs_ilg_summary", "rs_ilg_metrics", "rs_ilg_chi2_figure"], name="report", namespace="rs_ilg"),
         node(nodes.rotation_curves, "rs_ilg.corrected.grid3d_points", "rs_ilg_rotation_curves",
-             name="rs_ilg_rotation_curves"),
+             name="rotation_curves", namespace="rs_ilg"),
     ])  # fmt: skip
     return create_prep_pipeline() + per_mode(analysis_template()) + report
