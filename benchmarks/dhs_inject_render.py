@@ -9,7 +9,9 @@ oversampling, a Moffat (beta = 3.5) PSF per sample and band (FWHM_r ~ U[1.0, 1.6
 FWHM_g = 1.05 FWHM_r, FWHM_z = 0.94 FWHM_r; 21x21 pixel kernel, unit sum).
 
 * glens-sim: one call per batch of stamps (rays shot once per stamp, reused for g, r, z),
-  float32, eager; then the same function under ``torch.compile`` (compile time reported apart).
+  float32, adaptive 4x4 oversampling (the default ``refine_fraction=0.25``: the 4x4 grid on the
+  brightest quarter of the pixels), eager; the same function under ``torch.compile`` (compile
+  time reported apart); and eager with the 4x4 grid on every pixel (``refine_fraction=1``).
 * lenstronomy 1.14 ``ImageModel`` (the spec §8 anchor): one model per band built once,
   ``supersampling_factor=4``, PSF('PIXEL') with the sample's kernel set by ``update_psf`` per
   image, three ``image()`` calls per stamp; single process (NumPy).
@@ -19,7 +21,10 @@ FWHM_g = 1.05 FWHM_r, FWHM_z = 0.94 FWHM_r; 21x21 pixel kernel, unit sum).
   finer grid (84x84, the 21x21-pixel footprint). float32.
 
 Rates are stamps (three bands) per second, median over rounds; methods alternate round by
-round. An accuracy block compares glens-sim's stamps with lenstronomy's on the same draws, and
+round. The process CPU time per stamp is printed too (all threads): on a shared machine the wall
+clock depends on the scheduler's share, the CPU time much less, so the CPU-time ratio is the
+single-core speed ratio. An accuracy block compares glens-sim's stamps with lenstronomy's on the
+same draws, and
 the unlensed-flux capture of the 4x4 grid for small sources.
 
 Run from the repository root (a few minutes; the machine's load average is printed):
@@ -154,10 +159,16 @@ def caustics_params(p: dict, kern: np.ndarray, sl: slice) -> torch.Tensor:
     return torch.tensor(np.array(rows), dtype=torch.float32)
 
 
+#: process CPU seconds of the last :func:`timed` call (all threads): unlike the wall clock, it does
+#: not grow when other jobs share the cores, so CPU-time ratios are comparable across loads
+_last_cpu = [0.0]
+
+
 def timed(fn, reps: int = 1) -> float:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(reps):
         fn()
+    _last_cpu[0] = (time.process_time() - c0) / reps
     return (time.perf_counter() - t0) / reps
 
 
@@ -208,10 +219,18 @@ def main() -> None:
             for lens, shear, source, flux, psf in batches:
                 fn(lens, shear, source, flux, psf)
             sync()
-        return args.stamps / timed(run)
+        rate = args.stamps / timed(run)
+        cpu_ms.setdefault(fn, []).append(_last_cpu[0] / args.stamps * 1e3)
+        return rate
 
-    methods: dict[str, list[float]] = {"glens-sim eager": []}
+    cpu_ms: dict = {}  # CPU ms per stamp, by method (key: function or name)
+
+    methods: dict[str, list[float]] = {"glens-sim eager": [], "glens-sim eager, full 4x4 grid": []}
     eager = render_sersic_arcs
+
+    def full_grid(*a):
+        return render_sersic_arcs(*a, refine_fraction=1.0)
+
     ours_round(eager)  # warm-up
     compiled = None
     if not args.no_compile:
@@ -233,24 +252,40 @@ def main() -> None:
         methods["caustics LensSource + vmap"] = []
     for _ in range(args.rounds):
         methods["glens-sim eager"].append(ours_round(eager))
+        methods["glens-sim eager, full 4x4 grid"].append(ours_round(full_grid))
         if compiled is not None:
             methods["glens-sim torch.compile"].append(ours_round(compiled))
         if not args.no_lenstronomy:
             methods["lenstronomy ImageModel"].append(args.peer_stamps / timed(
                 lambda: [lenstronomy_render(models, PSF, p, i, kern_np)
                          for i in range(args.peer_stamps)]))
+            cpu_ms.setdefault("lenstronomy ImageModel", []).append(
+                _last_cpu[0] / args.peer_stamps * 1e3)
             methods["lenstronomy, fixed PSF (no update_psf)"].append(args.peer_stamps / timed(
                 lambda: [lenstronomy_render(models, PSF, p, i, None)
                          for i in range(args.peer_stamps)]))
         if not args.no_caustics:
             methods["caustics LensSource + vmap"].append(args.peer_stamps / timed(
                 lambda: [csim(cparams[j:j + 3 * 8]) for j in range(0, len(cparams), 24)]))
+            cpu_ms.setdefault("caustics LensSource + vmap", []).append(
+                _last_cpu[0] / args.peer_stamps * 1e3)
     med = {k: statistics.median(v) for k, v in methods.items()}
+    cpu_by_name = {"glens-sim eager": cpu_ms.get(eager), "glens-sim eager, full 4x4 grid":
+                   cpu_ms.get(full_grid), "glens-sim torch.compile": cpu_ms.get(compiled),
+                   **{k: v for k, v in cpu_ms.items() if isinstance(k, str)}}
     print(f"# load average after: {os.getloadavg()}")
-    print("| method | grz stamps/s (median) | rounds |")
-    print("|---|---|---|")
+    print("| method | grz stamps/s (median) | rounds | CPU ms per stamp (median) |")
+    print("|---|---|---|---|")
     for k, v in methods.items():
-        print(f"| {k} | {med[k]:.1f} | {', '.join(f'{x:.1f}' for x in v)} |")
+        c = cpu_by_name.get(k)
+        cpu = f"{statistics.median(c[-len(v):]):.2f}" if c else "—"
+        print(f"| {k} | {med[k]:.1f} | {', '.join(f'{x:.1f}' for x in v)} | {cpu} |")
+    ref_cpu = cpu_by_name.get("lenstronomy ImageModel")
+    if ref_cpu:
+        for k, c in cpu_by_name.items():
+            if c and k.startswith("glens-sim"):
+                print(f"# CPU-time ratio lenstronomy / {k} = "
+                      f"{statistics.median(ref_cpu) / statistics.median(c[-args.rounds:]):.1f}x")
     if "lenstronomy ImageModel" in med:
         for k in methods:
             if not k.startswith("lenstronomy ImageModel"):
@@ -258,10 +293,14 @@ def main() -> None:
         # accuracy on the same draws (float32 ours vs float64 lenstronomy)
         lens, shear, source, flux, psf = ours_inputs(p, slice(0, 8), torch.float32, dev)
         out = render_sersic_arcs(lens, shear, source, flux, psf)
+        refs = [lenstronomy_render(models, PSF, p, i, kern_np) for i in range(8)]
         err = max(float(np.max(np.abs(out.images[i].cpu().numpy() - ref) / ref.max()))
-                  for i in range(8)
-                  for ref in [lenstronomy_render(models, PSF, p, i, kern_np)])
+                  for i, ref in enumerate(refs))
         print(f"# max |glens-sim - lenstronomy| / peak over 8 stamps x 3 bands: {err:.2e}")
+        full = render_sersic_arcs(lens, shear, source, flux, psf, refine_fraction=1.0)
+        err = max(float(np.max(np.abs(full.images[i].cpu().numpy() - ref) / ref.max()))
+                  for i, ref in enumerate(refs))
+        print(f"# the same with the full 4x4 grid (refine_fraction=1): {err:.2e}")
         print(f"# measured magnifications of those stamps: "
               f"{np.round(out.magnification.cpu().numpy(), 2).tolist()}")
     print("\n".join(capture_table()))

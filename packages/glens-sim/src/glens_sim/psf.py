@@ -227,32 +227,44 @@ def convolve_linear(images: torch.Tensor, kernels: torch.Tensor,
                     method: Literal["auto", "fft", "direct"] = "auto") -> torch.Tensor:
     """Linear (zero-padded, never circular) convolution of ``(B, C, H, W)`` images with
     per-sample, per-band ``(B, C, k, k)`` kernels; output ``(B, C, H, W)`` ("same" size,
-    centred: flux within ``k//2`` px of the edge leaks out, none wraps around).
+    centred: flux within ``k//2`` px of the edge leaks out, none wraps around). ``images`` may
+    also be ``(B, 1, H, W)``: one image per sample convolved with each of its ``C`` kernels
+    (achromatic arcs: one forward transform serves every band).
 
-    ``method``: ``"fft"`` (real FFTs zero-padded to at least ``H + k - 1`` x ``W + k - 1``),
-    ``"direct"`` (grouped ``conv2d`` with zero padding, the kernel flipped so this is a true
-    convolution) or ``"auto"``: ``"direct"`` up to 13x13 kernels, ``"fft"`` above (measured on
-    CPU for 64x64 grz stamps: direct 0.25-0.5 ms per stamp up to 13 px, then 7-35 ms for
-    15-33 px where the FFT stays at ~1 ms; ``benchmarks/dhs_inject_render.md``). Same result as
+    ``method``: ``"fft"`` (real FFTs of size ``M >= H + k//2``, ``W + k//2`` — the smallest
+    circular size whose wrap-around misses the "same" window — with the transforms restricted
+    to the non-zero rows going forward and the kept rows coming back), ``"direct"`` (grouped
+    ``conv2d`` with zero padding, the kernel flipped so this is a true convolution) or
+    ``"auto"``: ``"direct"`` up to 13x13 kernels, ``"fft"`` above (measured on one CPU thread for
+    64x64 grz stamps: both 0.1-0.3 ms per stamp up to 13 px; at 21-33 px direct 12-30 ms, FFT
+    0.4 ms; ``benchmarks/dhs_inject_render.md``). Same result as
     ``scipy.signal.fftconvolve(image, kernel, mode="same")`` (what lenstronomy's pixel kernel
     convolution does) to rounding.
     """
-    if images.ndim != 4 or kernels.ndim != 4 or images.shape[:2] != kernels.shape[:2]:
-        raise ValueError(f"images (B, C, H, W) and kernels (B, C, k, k) must share (B, C); got "
-                         f"{tuple(images.shape)} and {tuple(kernels.shape)}")
+    if (images.ndim != 4 or kernels.ndim != 4 or images.shape[0] != kernels.shape[0]
+            or images.shape[1] not in (1, kernels.shape[1])):
+        raise ValueError(f"images (B, C, H, W) or (B, 1, H, W) and kernels (B, C, k, k) must share "
+                         f"(B, C); got {tuple(images.shape)} and {tuple(kernels.shape)}")
     kh, kw = kernels.shape[-2:]
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"PSF kernels must have odd sizes; got {kh}x{kw}")
     if method not in ("auto", "fft", "direct"):
         raise ValueError(f"method={method!r}: must be 'auto', 'fft' or 'direct'")
-    b, c, h, w = images.shape
+    b, c = kernels.shape[:2]
+    h, w = images.shape[-2:]
     kernels = kernels.to(dtype=images.dtype, device=images.device)
     if method == "direct" or (method == "auto" and max(kh, kw) <= 13):
-        out = F.conv2d(images.reshape(1, b * c, h, w),
+        out = F.conv2d(images.expand(b, c, h, w).reshape(1, b * c, h, w),
                        torch.flip(kernels, dims=(-2, -1)).reshape(b * c, 1, kh, kw),
                        padding=(kh // 2, kw // 2), groups=b * c)
         return out.reshape(b, c, h, w)
-    fh, fw = _fft_size(h + kh - 1), _fft_size(w + kw - 1)
-    spec = torch.fft.rfft2(images, s=(fh, fw)) * torch.fft.rfft2(kernels, s=(fh, fw))
-    full = torch.fft.irfft2(spec, s=(fh, fw))
-    return full[..., kh // 2:kh // 2 + h, kw // 2:kw // 2 + w]
+    # circular convolution of size M: output n = i + k//2 (i in the "same" window) receives
+    # image pixel j through kernel tap (n - j) mod M; no tap wraps when M >= H + k//2
+    fh, fw = _fft_size(h + kh // 2), _fft_size(w + kw // 2)
+
+    def forward(a: torch.Tensor) -> torch.Tensor:  # 2-D rfft; the zero rows skip the row pass
+        return torch.fft.fft(torch.fft.rfft(a, n=fw, dim=-1), n=fh, dim=-2)
+
+    spec = forward(images) * forward(kernels)
+    rows = torch.fft.ifft(spec, dim=-2)[..., kh // 2:kh // 2 + h, :].contiguous()  # kept rows
+    return torch.fft.irfft(rows, n=fw, dim=-1)[..., kw // 2:kw // 2 + w]
