@@ -270,3 +270,33 @@ def test_store_unwritable_mid_run_is_never_recorded_finished(tiny: Path, recover
         assert last["status"] == "FAILED", out
     else:  # never writable again before the run ended: an error naming the store, and no status at all
         assert last["status"] == "RUNNING" and "could not be recorded FAILED" in re.sub(r"\s+", " ", out), out
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the discarded interrupt itself
+def test_an_interrupt_python_discarded_is_raised_at_the_next_node_boundary() -> None:
+    """Python ignores an exception raised in a finaliser or a fork's lock release (the kill study lost 2 of 4
+    Ctrl-C there): the hook remembers the signal and raises it again before or after the next node."""
+    from dark_halo_scope.hooks import RunInterrupted, RunRecordHook
+
+    hook = RunRecordHook()
+    hook.before_node_run(node=None)  # nothing pending
+    previous = signal.getsignal(signal.SIGINT)
+    hook._previous_signals = {signal.SIGINT: signal.signal(signal.SIGINT, hook._on_signal)}
+    try:
+        def finaliser() -> None:  # a signal arriving here: Python prints "Exception ignored in" and goes on
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+
+        import weakref
+
+        class Box:
+            pass
+
+        box = Box()
+        weakref.finalize(box, finaliser)
+        del box  # the finaliser runs; its RunInterrupted is discarded
+        with pytest.raises(RunInterrupted, match="SIGINT"):
+            hook.after_node_run(node=None, outputs={})
+    finally:
+        hook._restore_signals()
+    assert signal.getsignal(signal.SIGINT) is previous

@@ -11,6 +11,8 @@ add what it does not do (docs/reliability.md):
     - when the run starts: tags ``host``, ``pid``, ``env``, ``data_root``, ``pipeline`` and readable run
       parameters; names the run ``<pipeline> [<env>] <UTC time>``; opens the experiment on the classic runs view;
       marks runs left RUNNING by a dead process of this host as KILLED; turns SIGTERM into an interruption;
+      remembers a SIGINT/SIGTERM and raises it again at the next node boundary (Python discards an interrupt
+      raised inside a finaliser or a fork's lock release, so Ctrl-C there would otherwise be lost);
     - a run interrupted by SIGINT/SIGTERM is ended KILLED, never FINISHED (mlflow's own exit handler would
       record FINISHED); a failed run, or one whose record could not be completed (the MLflow store locked or
       unwritable mid-run), is ended FAILED, retrying for ``DHS_MLFLOW_STORE_RETRY_S`` seconds (default 30)
@@ -64,7 +66,7 @@ class RunConfigurationError(RuntimeError):
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the run unwinds and is recorded as KILLED."""
+    """SIGINT or SIGTERM, raised like Ctrl-C so that the run unwinds and is recorded as KILLED."""
 
 
 def git_state(cwd: Path) -> tuple[str, bool]:
@@ -187,7 +189,8 @@ class RunRecordHook:
         self._session_ms = 0.0
         self._skipped: list[dict[str, str]] = []
         self._saved: dict[str, Path] = {}
-        self._previous_sigterm: Any = None
+        self._previous_signals: dict[int, Any] = {}
+        self._interrupted: int | None = None
         self._atexit = False
 
     # ---- before any work
@@ -233,8 +236,9 @@ class RunRecordHook:
         self._catalog = catalog
         self._skipped, self._saved = [], {}
         self._pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        self._interrupted = None
         if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._previous_signals = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         if not self._atexit:
             atexit.register(self._end_open_run)  # runs before mlflow's own (LIFO), which says FINISHED
             self._atexit = True
@@ -275,13 +279,20 @@ class RunRecordHook:
             client.set_terminated(run_id, "KILLED")
             log.info("MLflow run %s was left RUNNING by a process that no longer exists: marked KILLED", run_id)
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._interrupted = signum
         raise RunInterrupted(f"signal {signal.Signals(signum).name}")
 
+    def _raise_if_interrupted(self) -> None:
+        """Raise again an interrupt that arrived where Python discards exceptions (it was remembered)."""
+        if self._interrupted is not None:
+            raise RunInterrupted(f"signal {signal.Signals(self._interrupted).name} (received during the last node)")
+
     def _restore_signals(self) -> None:
-        if self._previous_sigterm is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._previous_sigterm)
-        self._previous_sigterm = None
+        if threading.current_thread() is threading.main_thread():
+            for sig, previous in self._previous_signals.items():
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous_signals = {}
 
     def _end_open_run(self, status: str = "KILLED") -> None:
         """End the run this hook saw start (and any nested run still open) with ``status`` if it is still RUNNING:
@@ -332,7 +343,12 @@ class RunRecordHook:
             time.sleep(1.0)
 
     @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        self._raise_if_interrupted()
+
+    @hook_impl
     def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
+        self._raise_if_interrupted()
         for name, data in outputs.items():
             if not name.rsplit(".", 1)[-1].endswith("skipped"):
                 continue

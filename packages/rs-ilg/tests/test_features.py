@@ -175,8 +175,11 @@ def test_skips_and_bad_names(master_compat):
 def test_write_and_load_roundtrip(fs_compat, tmp_path, reference_dir):
     sub = F.FeatureSet(galaxies={k: fs_compat.galaxies[k] for k in ("CamB", "DDO154")},
                        thresholds=fs_compat.thresholds, config=fs_compat.config, mode=COMPAT)  # fmt: skip
-    root = F.write_features(sub, tmp_path / "feat", progress=False)
+    staging = F.write_features(sub, tmp_path / "feat.stage", progress=False)
+    root = staging.rename(tmp_path / "feat")  # as the Kedro project's staged folder save does
     assert not list(root.rglob("*.tmp"))
+    recorded = json.loads((root / "DDO154" / "features.json").read_text())["thresholds_file"]
+    assert (root / "DDO154" / recorded).resolve() == (root / "thresholds.json").resolve()
     assert json.loads((root / "thresholds.json").read_text())["thresholds"] == list(sub.thresholds)
     back = F.load_features(root, "DDO154")
     orig = sub.galaxies["DDO154"]

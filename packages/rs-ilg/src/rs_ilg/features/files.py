@@ -27,15 +27,20 @@ def write_features(
     fs: FeatureSet, out_root: str | Path, *, provenance: Mapping[str, Any] | None = None, progress: bool = True
 ) -> Path:
     """Write ``thresholds.json``, per-galaxy ``fields.npz``, ``profiles.npz``, ``features.json`` and
-    ``skipped.csv`` (galaxy, reason; header only when none) under ``out_root``, each file atomically."""
+    ``skipped.csv`` (galaxy, reason; header only when none) under ``out_root``, each file atomically.
+
+    ``thresholds_file`` in each ``features.json`` is relative to that file's folder (``../thresholds.json``;
+    the original recorded an absolute path), so it stays true when ``out_root`` is a staging folder that is
+    renamed into place, or the tree is moved."""
     root = Path(out_root)
     th_path = atomicio.write_json(root / "thresholds.json", fs.thresholds_json())
+    th_rel = f"../{th_path.name}"
     prov = {"source": "rs_ilg.features", "mode": fs.mode.mode, "config": asdict(fs.config), **(provenance or {})}
     for g in tqdm(list(fs.galaxies.values()), desc="write features", disable=not progress):
         d = root / feature_dir_name(g.name)
         atomicio.write_npz(d / "fields.npz", g.fields)
         atomicio.write_npz(d / "profiles.npz", g.profiles)
-        atomicio.write_json(d / "features.json", g.features_json(str(th_path.resolve()), prov))
+        atomicio.write_json(d / "features.json", g.features_json(th_rel, prov))
     atomicio.write_text(root / "skipped.csv", fs.skipped.to_csv(index=False))
     return root
 
