@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import torch
-from dhs_inject.store import StoreError, part_paths
+from dhs_inject.store import StoreError, part_paths, read_row_group, read_store
 from torch.utils.data import DataLoader
 
 from dhs_train import data as dmod
@@ -105,8 +105,23 @@ def test_bad_input_names_the_culprit(synthetic, make_store, tmp_path) -> None:
     import pyarrow as pa
 
     pq.write_table(table.set_column(table.schema.get_field_index("stamp_npz"), "stamp_npz", pa.array(blobs, pa.binary())), part)
-    with pytest.raises(StoreError, match=r"row 2 column 'stamp_npz'"):
+    with pytest.raises(StoreError, match=r"row group 0 column 'stamp_npz' row 2"):
         _items(StampDataset(store, "train", PLAIN))
     with pytest.raises(ValueError, match="clip"):
         DataConfig(preprocess_options={"clip": -1})
     assert pd.api.types.is_float_dtype(StampDataset(store, "val", PLAIN).entries["theta_e_over_psf"])
+
+
+@pytest.mark.parametrize("layout", ["tensor", "npz"])
+def test_row_groups_read_back_the_split_in_store_order(make_store, layout: str) -> None:
+    store = make_store(f"rg_{layout}", n_lrg=8, size=16, part_rows=2, layout=layout)
+    whole = read_store(store, "train", ["task_id", "stamp"])
+    parts = part_paths(store, "train")
+    groups = [read_row_group(p, g, ["task_id", "stamp"]) for p in parts for g in range(pq.ParquetFile(p).num_row_groups)]
+    got = pd.concat(groups, ignore_index=True)
+    assert len(groups) >= 2 and got["task_id"].tolist() == whole["task_id"].tolist() and set(got["split"]) == {"train"}
+    np.testing.assert_array_equal(np.stack(got["stamp"]), np.stack(whole["stamp"]))
+    with pytest.raises(StoreError, match=rf"'{parts[0]}' has 1 row group\(s\); no row group 1"):
+        read_row_group(parts[0], 1)
+    with pytest.raises(StoreError, match="column 'nope' not in"):
+        read_row_group(parts[0], 0, ["nope"])

@@ -84,3 +84,28 @@ def test_ddp_two_processes_match_one_process(make_store, tmp_path: Path) -> None
         np.testing.assert_allclose(out[2]["history"][col], out[1]["history"][col], rtol=1e-4, err_msg=col)
     for k, v in out[1]["params"].items():
         assert out[2]["params"][k] == pytest.approx(v, rel=1e-4, abs=1e-5), k
+
+
+def test_gate_hook_runs_every_n_epochs_and_at_the_last_into_the_history(make_store, tmp_path: Path) -> None:
+    from dhs_inject.store import read_store
+
+    torch.set_num_threads(1)
+    store = make_store(n_lrg=8, size=32)
+    cfg = DataConfig()
+    train, val = StampDataset(store, "train", cfg), StampDataset(store, "val", cfg.evaluation())
+    stamps = np.stack(read_store(store, "val", ["stamp"])["stamp"])
+    calls: list[int] = []
+
+    def gates(score_fn, epoch: int) -> dict:
+        p = score_fn(stamps)
+        calls.append(epoch)
+        return {"mean_score": float(p.mean()), "passed": True, "reason": "text is not a metric"}
+
+    tcfg = TRAIN.model_copy(update={"epochs": 3, "gate_every": 2, "checkpoint_every": 5})
+    history = fit(train, val, tcfg, tmp_path / "every2", resume=False, gates=gates).history.set_index("epoch")
+    assert calls == [1, 2]  # every 2nd epoch, and the last
+    assert np.isnan(history.loc[0, "gate_mean_score"])
+    assert history.loc[[1, 2], "gate_mean_score"].between(0, 1).all() and (history.loc[[1, 2], "gate_passed"] == 1.0).all()
+    assert "gate_reason" not in history
+    fit(train, val, tcfg.model_copy(update={"epochs": 1, "gate_every": 0}), tmp_path / "off", resume=False, gates=gates)
+    assert calls == [1, 2]  # gate_every = 0 disables the hook

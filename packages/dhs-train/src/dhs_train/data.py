@@ -35,12 +35,10 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from dhs_inject import store as dstore
@@ -206,29 +204,8 @@ def plan_entries(index: pd.DataFrame, cfg: DataConfig, split: str) -> pd.DataFra
 
 
 def _read_unit(unit: Unit, columns: list[str]) -> pd.DataFrame:
-    part = Path(unit.part)
-    file = dstore._open(part)
-    names = set(file.schema_arrow.names)
-    wanted = [c if c in names else c + "_npz" for c in columns]
-    missing = [c for c, w in zip(columns, wanted, strict=True) if w not in names]
-    if missing:
-        raise dstore.StoreError(f"column(s) {missing} not in stamp-store part '{part}'")
-    try:
-        table = file.read_row_group(unit.row_group, columns=wanted)
-    except pa.ArrowException as exc:
-        raise dstore.StoreError(f"corrupt stamp-store part '{part}' row group {unit.row_group}: {exc}") from exc
-    try:
-        return dstore._to_frame(table, part.parent.name.removeprefix("split="))
-    except Exception as exc:
-        for col in (w for w in wanted if w.endswith("_npz")):  # find the culprit cell
-            for i, blob in enumerate(table[col].to_pylist()):
-                try:
-                    dstore.from_npz_blob(blob)
-                except Exception as cell_exc:
-                    raise dstore.StoreError(
-                        f"corrupt cell in '{part}' row group {unit.row_group} row {i} column '{col}': {cell_exc}"
-                    ) from cell_exc
-        raise dstore.StoreError(f"cannot decode stamp-store part '{part}' row group {unit.row_group}: {exc}") from exc
+    """The unit's row group (:func:`dhs_inject.store.read_row_group`; errors name part, row group, column and row)."""
+    return dstore.read_row_group(unit.part, unit.row_group, columns)
 
 
 def decode_stamps(frame: pd.DataFrame, column: str, rows: np.ndarray, where: str, nan_policy: str = "raise") -> np.ndarray:

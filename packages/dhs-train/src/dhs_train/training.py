@@ -16,7 +16,9 @@ Losses: BCE with logits, or the focal loss of Lin et al. 2017 (``alpha``, ``gamm
 α 0.25, γ 2). Validation AUROC is ``torchmetrics``' binary AUROC; the extended metrics of
 :func:`dhs_train.metrics.extended_metrics` are added every epoch. A gate hook ``gates(score_fn, epoch) -> dict``
 (dhs-gates supplies it; this module does not import dhs-gates) runs every ``gate_every`` epochs and after the last
-one; ``score_fn`` maps raw ``(N, C, H, W)`` stamps to probabilities with the model's own preprocessing.
+one (``gate_every = 0``: never); ``score_fn`` maps raw ``(N, C, H, W)`` stamps to probabilities with the model's own
+preprocessing. Its numeric values join that epoch's history row as ``gate_<key>``, before the epoch's checkpoints
+are written and before any user callback's ``on_train_epoch_end`` (e.g. a tracker logging the row).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class TrainConfig(BaseModel):
     amp: bool = True
     patience: int = Field(default=15, ge=1)
     checkpoint_every: int = Field(default=5, ge=1)
-    gate_every: int = Field(default=5, ge=1)
+    gate_every: int = Field(default=5, ge=0)  # epochs between gate evaluations; 0: never
     num_workers: int = Field(default=0, ge=0)
     accelerator: str = "auto"
     devices: int | str = "auto"
@@ -339,7 +341,7 @@ def fit(
     cfg : :class:`TrainConfig`.
     checkpoint_dir : folder of the Lightning checkpoints (created).
     resume : continue from ``checkpoint_dir`` when it holds a checkpoint (see :func:`resume_checkpoint`).
-    gates : optional gate hook, see the module docstring.
+    gates : optional gate hook ``gates(score_fn, epoch) -> {name: number}``, see the module docstring.
     max_epochs_this_call : stop after this many epochs in this call (the schedule still spans ``cfg.epochs``).
     callbacks : extra Lightning callbacks.
 
@@ -370,7 +372,7 @@ def fit(
                                          every_n_epochs=cfg.checkpoint_every, save_top_k=-1, save_on_train_epoch_end=True)
     stop = lp.callbacks.EarlyStopping("val_auroc", mode="max", patience=cfg.patience, check_on_train_epoch_end=True)
     cbs: list[lp.Callback] = [_EpochSetter(train_data), best, every, stop, *(callbacks or [])]
-    if gates is not None:
+    if gates is not None and cfg.gate_every > 0:
         cbs.insert(1, _Gates(gates, cfg.gate_every))
     # Lightning creates the first epoch's iterator before `on_train_epoch_start`: set the data epoch now
     done = torch.load(ckpt_path, map_location="cpu", weights_only=False)["epoch"] + 1 if ckpt_path else 0

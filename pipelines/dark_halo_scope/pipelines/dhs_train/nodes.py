@@ -5,30 +5,40 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
+from matplotlib.figure import Figure
+
+# torch, lightning and the packages are imported when a node runs. Kedro resolves every node's type hints when it
+# validates parameters, so each hint names a type importable here.
 
 
-def train(store: Path, data: dict[str, Any], train: dict[str, Any], run: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
+def train(store: Path, data: dict[str, Any], train: dict[str, Any], run: dict[str, Any],
+          gates: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
     """Train on the store's train split, validate on val; return the best epoch's checkpoint and the history.
 
     Lightning checkpoints go to ``run.checkpoint_dir/<key>`` where ``key`` hashes the store's manifest and the
     configuration, so a killed ``kedro run`` rerun resumes (``run.resume``) and a changed store or config
-    starts afresh.
+    starts afresh. Every ``train.gate_every`` epochs the dhs-gates of ``gates`` are evaluated
+    (:func:`.callbacks.epoch_gates`); each epoch's history row, gate values included, is logged to the active
+    MLflow run as ``dhs_train.epoch.*`` with ``step = epoch`` (:class:`.callbacks.MlflowEpochMetrics`).
     """
     import torch
 
     from dhs_train.data import DataConfig, StampDataset, store_fingerprint
     from dhs_train.training import TrainConfig, fit
 
-    torch.set_num_threads(int(run.get("torch_threads", 1)))
-    dcfg, tcfg = DataConfig(**data), TrainConfig(**train)
+    from .callbacks import MlflowEpochMetrics, epoch_gates
+    from .params import EpochGates, RunSettings
+
+    dcfg, tcfg, rcfg = DataConfig(**data), TrainConfig(**train), RunSettings(**run)
+    torch.set_num_threads(rcfg.torch_threads)
     blob = json.dumps([store_fingerprint(store), dcfg.model_dump(mode="json"), tcfg.model_dump(mode="json")], sort_keys=True)
-    folder = Path(run["checkpoint_dir"]) / hashlib.sha256(blob.encode()).hexdigest()[:16]
+    folder = Path(rcfg.checkpoint_dir) / hashlib.sha256(blob.encode()).hexdigest()[:16]
+    hook = epoch_gates(store, dcfg.preprocess, dcfg.preprocess_options, EpochGates(**gates)) if tcfg.gate_every else None
     result = fit(StampDataset(store, "train", dcfg), StampDataset(store, "val", dcfg.evaluation()), tcfg, folder,
-                 resume=bool(run.get("resume", True)))
+                 resume=rcfg.resume, gates=hook, callbacks=[MlflowEpochMetrics()])
     return result.checkpoint, result.history
 
 
@@ -47,7 +57,7 @@ def score_cutouts(checkpoint: dict[str, Any], cutouts: pd.DataFrame) -> pd.DataF
 
 
 def report(history: pd.DataFrame, val_scores: pd.DataFrame, test_scores: pd.DataFrame, cutouts: pd.DataFrame,
-           checkpoint: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+           checkpoint: dict[str, Any]) -> tuple[dict[str, Any], Figure]:
     """Final metrics (best epoch, val/test extended metrics, real-cutout scores) and the training-curve figure."""
     from dhs_train.metrics import extended_metrics
     from dhs_train.plots import training_curves
