@@ -16,7 +16,6 @@ from kedro.pipeline import Pipeline, node
 from .common import bar_figure, format_table, run_id, study_pipeline, to_markdown, variant_payload
 
 STUDY = "centre_masked"
-VARIANTS = ("r8", "r10", "r12")
 METRICS = ("drop_percent", "mean_score_original", "mean_score_masked")
 SEED_DOCUMENT = "004_92827a87f73015fa.txt"
 #: "Phase 2: Center-Masked Diagnostic" results JSON of the seed (``drop_percent`` per ``r_mask_pixels``).
@@ -72,5 +71,5 @@ def create_pipeline() -> Pipeline:
     template = Pipeline([node(run_variant, ["dhs_inject.stamp_store", "dhs_train.checkpoint", "params:study",
                                             "params:overrides", "params:size"], "metrics", name="run")])  # fmt: skip
     params = {"params:study": f"params:ablation_studies.{STUDY}.study", "params:size": "params:ablation_studies.size"}
-    return study_pipeline(STUDY, template, VARIANTS, inputs={"dhs_inject.stamp_store", "dhs_train.checkpoint"},
+    return study_pipeline(STUDY, template, inputs={"dhs_inject.stamp_store", "dhs_train.checkpoint"},
                           parameters=params, table=study_table, outputs=("table", "markdown", "figure"))

@@ -7,6 +7,13 @@ and writes ``metrics`` (→ catalog factory ``ablation_studies.{study}.{variant}
 ``TrackedMetricsDataset`` with ``run_name``: one nested MLflow run per variant). One node per study, in the
 namespace ``ablation_studies.<s>``, joins the variants into the study table (CSV, Markdown, figure).
 
+Variants come from configuration (:func:`variant_names`): every key of a study's parameter section other than
+``study`` is a variant. Kedro fixes namespaces when the pipelines are registered, so the parameters are read then,
+from the project's conf source, as the run will see them: ``base`` merged with the run environment — the
+``--env`` of the running ``kedro`` command, else ``$KEDRO_ENV``, else the project's default run environment
+(``local``). A variant added in ``conf/full`` therefore exists in ``kedro run --env full`` only; ``--params`` can
+change a variant's settings but cannot add one (runtime parameters are read after registration).
+
 The common table format (:func:`format_table`), which every study's table follows, the rs-ilg kernel study
 included: ``study, variant, [key columns], [info columns], run_id, <metric> [, <metric> (seed)] …,
 verdict [, verdict (seed)], seed_document``.
@@ -14,16 +21,67 @@ verdict [, verdict (seed)], seed_document``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from kedro.pipeline import Pipeline, node, pipeline
 
 ROOT = "ablation_studies"
+#: Keys of a study's parameter section that are not variants.
+NOT_VARIANTS = frozenset({"study"})
+
+
+def _run_environment() -> tuple[str, str]:
+    """``(conf source, environment)`` of the run being set up (see the module docstring for the rule)."""
+    import click
+    from kedro.framework.project import settings
+    from kedro.utils import find_kedro_project
+
+    from dark_halo_scope.settings import CONFIG_LOADER_ARGS
+
+    cli = click.get_current_context(silent=True)
+    options = cli.params if cli is not None else {}
+    env = options.get("env") or os.environ.get("KEDRO_ENV") or CONFIG_LOADER_ARGS["default_run_env"]
+    project = find_kedro_project(Path.cwd()) or Path.cwd()
+    return str(options.get("conf_source") or project / settings.CONF_SOURCE), env
+
+
+@functools.cache
+def _parameters(conf_source: str, env: str) -> dict[str, Any]:
+    from kedro.config import OmegaConfigLoader
+
+    from dark_halo_scope.settings import CONFIG_LOADER_ARGS
+
+    return OmegaConfigLoader(conf_source, **{**CONFIG_LOADER_ARGS, "env": env})["parameters"]
+
+
+def variant_names(*section: str) -> tuple[str, ...]:
+    """The variants configured under the parameter ``section`` (e.g. ``("ablation_studies", "mitigation")``).
+
+    Every key of the section other than ``study`` (:data:`NOT_VARIANTS`), in the order of the YAML files
+    (``base`` first, then keys the run environment adds). Read once per (conf source, environment).
+
+    Raises
+    ------
+    ValueError
+        When the section is missing or not a mapping, naming the conf source, the environment and the key.
+    """
+    conf_source, env = _run_environment()
+    value: Any = _parameters(conf_source, env)
+    for part in section:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    key = ".".join(section)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"parameters '{key}' are missing or not a mapping in {conf_source} (base + {env}): "
+                         "the ablation variants are read from there")
+    return tuple(str(k) for k in value if k not in NOT_VARIANTS)
 
 
 def deep_update(base: Mapping[str, Any], *updates: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -53,9 +111,10 @@ def variant_payload(metrics: Mapping[str, float], settings: Mapping[str, Any], s
     return {"metrics": dict(metrics), "params": {"size": size, **settings}}
 
 
-def study_pipeline(study: str, template: Pipeline, variants: Sequence[str], *, inputs: set[str],
-                   parameters: Mapping[str, str], table: Callable[..., Any], outputs: Sequence[str]) -> Pipeline:
-    """``template`` once per variant (namespace ``ablation_studies.<study>.<variant>``), then the table node.
+def study_pipeline(study: str, template: Pipeline, *, inputs: set[str], parameters: Mapping[str, str],
+                   table: Callable[..., Any], outputs: Sequence[str]) -> Pipeline:
+    """``template`` once per configured variant (namespace ``ablation_studies.<study>.<variant>``, variants from
+    :func:`variant_names`), then the table node.
 
     Parameters
     ----------
@@ -71,6 +130,7 @@ def study_pipeline(study: str, template: Pipeline, variants: Sequence[str], *, i
         ``ablation_studies.<study>.table`` ….
     """
     ns = f"{ROOT}.{study}"
+    variants = variant_names(ROOT, study)
     variants_pipe = sum(
         (pipeline(template, namespace=f"{ns}.{v}", inputs=inputs, parameters=dict(parameters)) for v in variants),
         start=Pipeline([]),
@@ -166,5 +226,5 @@ def bar_figure(table: pd.DataFrame, metrics: Sequence[str], *, label: Sequence[s
     return fig
 
 
-__all__ = ["ROOT", "bar_figure", "deep_update", "format_table", "run_id", "study_pipeline", "to_markdown",
-           "variant_payload"]
+__all__ = ["NOT_VARIANTS", "ROOT", "bar_figure", "deep_update", "format_table", "run_id", "study_pipeline",
+           "to_markdown", "variant_names", "variant_payload"]

@@ -18,7 +18,6 @@ from kedro.pipeline import Pipeline, node
 from .common import bar_figure, format_table, run_id, study_pipeline, to_markdown, variant_payload
 
 STUDY = "glens_channels"
-VARIANTS = ("easy", "moderate")
 COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy", "test_auc")
 METRICS = (*COLUMNS, "best_epoch")
 SEED_DOCUMENT = "001_49f6076e098cc504.txt"
@@ -81,5 +80,5 @@ def create_pipeline() -> Pipeline:
     template = Pipeline([node(run_variant, ["glens.sources", "params:study", "params:overrides", "params:size"],
                               "metrics", name="run")])  # fmt: skip
     params = {"params:study": f"params:ablation_studies.{STUDY}.study", "params:size": "params:ablation_studies.size"}
-    return study_pipeline(STUDY, template, VARIANTS, inputs={"glens.sources"}, parameters=params,
+    return study_pipeline(STUDY, template, inputs={"glens.sources"}, parameters=params,
                           table=study_table, outputs=("table", "markdown", "figure"))

@@ -17,7 +17,6 @@ from kedro.pipeline import Pipeline, node
 from .common import bar_figure, deep_update, format_table, run_id, study_pipeline, to_markdown, variant_payload
 
 STUDY = "mitigation"
-VARIANTS = ("baseline", "no_hardneg", "no_coredrop", "minimal")
 METRICS = ("best_val_auroc", "best_epoch", "core_lr_auc", "core_masked_drop")
 SEED_DOCUMENT = "003_33b84c109e4e56eb.txt"
 #: The seed's figures as written there: baseline = "Phase 4 COMPLETED: Final Model Metrics" (hard negatives 0.4,
@@ -100,5 +99,5 @@ def create_pipeline() -> Pipeline:
     params = {"params:dhs_train.data": "params:dhs_train.data", "params:dhs_train.train": "params:dhs_train.train",
               "params:dhs_train.run": "params:dhs_train.run", "params:study": f"params:ablation_studies.{STUDY}.study",
               "params:size": "params:ablation_studies.size"}
-    return study_pipeline(STUDY, template, VARIANTS, inputs={"dhs_inject.stamp_store"}, parameters=params,
+    return study_pipeline(STUDY, template, inputs={"dhs_inject.stamp_store"}, parameters=params,
                           table=study_table, outputs=("table", "markdown", "figure"))

@@ -1,5 +1,8 @@
 """The ``params:ablation_studies`` tree as validated types (run-start check, :mod:`dark_halo_scope.validation`).
 
+The variants are whatever keys the configuration holds (:func:`validate` builds the model from them), so a new
+variant needs no code here.
+
 Settings handed to a package type are checked against it: the mitigation study's ``data``/``train`` updates
 against dhs-train's ``DataConfig``/``TrainConfig``, the glens study's ``experiment`` and regimes against glens-sim's
 ``ExperimentConfig``/``LensSimConfig``, preprocessing options against dhs-train's methods.
@@ -7,11 +10,12 @@ against dhs-train's ``DataConfig``/``TrainConfig``, the glens study's ``experime
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from . import centre_masked, glens_channels, mitigation, preproc_pairing
+from .common import NOT_VARIANTS
 
 
 class _Strict(BaseModel):
@@ -100,17 +104,44 @@ class CentreOverrides(_Strict):
     radius_pix: float = Field(gt=0)
 
 
-def _study(name: str, study: type[BaseModel], overrides: type[BaseModel], variants: tuple[str, ...]):
-    variant = create_model(f"{name}Variant", __base__=_Strict, overrides=(overrides, ...))
-    return create_model(name, __base__=_Strict, study=(study, ...), **{v: (variant, ...) for v in variants})
+#: Study -> (its ``study`` settings type, its variants' ``overrides`` type).
+STUDY_TYPES: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "mitigation": (MitigationStudy, MitigationOverrides),
+    "preproc_pairing": (PairingStudy, PairingOverrides),
+    "glens_channels": (GlensStudy, GlensOverrides),
+    "centre_masked": (CentreStudy, CentreOverrides),
+}
 
 
-#: ``params:ablation_studies``: the size label and one section per study (``study`` + one entry per variant).
-AblationStudiesParams = create_model(
-    "AblationStudiesParams", __base__=_Strict,
-    size=(str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")),
-    mitigation=(_study("Mitigation", MitigationStudy, MitigationOverrides, mitigation.VARIANTS), ...),
-    preproc_pairing=(_study("PreprocPairing", PairingStudy, PairingOverrides, preproc_pairing.VARIANTS), ...),
-    glens_channels=(_study("GlensChannels", GlensStudy, GlensOverrides, glens_channels.VARIANTS), ...),
-    centre_masked=(_study("CentreMasked", CentreStudy, CentreOverrides, centre_masked.VARIANTS), ...),
-)  # fmt: skip
+def studies_model(variants: Mapping[str, Iterable[str]]) -> type[BaseModel]:
+    """The ``params:ablation_studies`` model for the given variant names per study (``study -> names``).
+
+    Each study section is ``study`` (its settings type) plus one ``{overrides: ...}`` entry per variant; unknown
+    keys are refused at every level.
+    """
+    sections = {}
+    for name, (study, overrides) in STUDY_TYPES.items():
+        variant = create_model(f"{name}_variant", __base__=_Strict, overrides=(overrides, ...))
+        fields = {v: (variant, ...) for v in variants.get(name, ())}
+        sections[name] = (create_model(name, __base__=_Strict, study=(study, ...), **fields), ...)
+    size = (str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$"))
+    return create_model("AblationStudiesParams", __base__=_Strict, size=size, **sections)
+
+
+def validate(value: Mapping[str, Any]) -> None:
+    """Check ``params:ablation_studies``: every key of a study section but ``study`` is a variant (as when the
+    pipeline is registered, :func:`.common.variant_names`) and is validated as one.
+
+    Raises
+    ------
+    ValueError
+        Listing every problem with its key below ``ablation_studies`` (e.g.
+        ``mitigation.baseline.overrides.data: ... hard_negative_ratio ...``).
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a mapping, got {type(value).__name__}")
+    names = {s: [k for k in sec if k not in NOT_VARIANTS] for s, sec in value.items() if isinstance(sec, Mapping)}
+    try:
+        studies_model(names)(**value)
+    except ValidationError as exc:
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None

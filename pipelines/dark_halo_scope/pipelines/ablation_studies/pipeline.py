@@ -4,8 +4,9 @@ Studies (one module each; :mod:`.common` holds the layout and the common table f
 :mod:`.mitigation` (dhs-train hard negatives × core dropout), :mod:`.preproc_pairing` (shortcut gates per
 preprocessing and pairing), :mod:`.glens_channels` (glens flux / velocity / both per regime) and
 :mod:`.centre_masked` (centre-masked diagnostic of dhs_train's model). What each variant changes is configuration,
-``ablation_studies.<study>.<variant>.overrides`` in ``conf/base/parameters_ablation_studies.yml``; its name is
-registered in the study's ``VARIANTS`` (Kedro namespaces are fixed when the pipeline is built).
+``ablation_studies.<study>.<variant>.overrides`` in ``conf/base/parameters_ablation_studies.yml``, and so is the
+list of variants: a new variant is a few lines of YAML, read when the pipeline is registered (the rule for which
+environment counts: :mod:`.common`).
 
 The pipeline includes the nodes that make its inputs (``dhs_inject`` up to the stamp store, ``dhs_train`` up to the
 checkpoint, ``glens`` up to the source tensors: their own nodes, not copies), so it runs from a clean clone. One

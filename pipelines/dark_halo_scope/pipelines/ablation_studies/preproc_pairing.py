@@ -20,7 +20,6 @@ from kedro.pipeline import Pipeline, node
 from .common import bar_figure, format_table, run_id, study_pipeline, to_markdown, variant_payload
 
 STUDY = "preproc_pairing"
-VARIANTS = ("paired_raw", "unpaired_raw", "paired_residual", "unpaired_residual", "unpaired_residual_coredrop7")
 METRICS = ("core_auc_mean", "core_auc_std", "radial_auc_mean", "radial_auc_std")
 SEED_DOCUMENT = "003_33b84c109e4e56eb.txt"
 #: "BREAKTHROUGH: Residual Preprocessing Breaks Shortcuts" table of the seed, as written there.
@@ -109,5 +108,5 @@ def create_pipeline() -> Pipeline:
     template = Pipeline([node(run_variant, ["dhs_inject.stamp_store", "params:study", "params:overrides",
                                             "params:size"], "metrics", name="run")])  # fmt: skip
     params = {"params:study": f"params:ablation_studies.{STUDY}.study", "params:size": "params:ablation_studies.size"}
-    return study_pipeline(STUDY, template, VARIANTS, inputs={"dhs_inject.stamp_store"}, parameters=params,
+    return study_pipeline(STUDY, template, inputs={"dhs_inject.stamp_store"}, parameters=params,
                           table=study_table, outputs=("table", "markdown", "figure"))
