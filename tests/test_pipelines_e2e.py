@@ -61,11 +61,11 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
         if getattr(catalog.get(free), "_filepath", None) is not None:
             assert free in hashed, f"input '{free}' has no content hash in the MLflow run"
     if name == "ablations":
-        from dark_halo_scope.pipelines.ablations.pipeline import VARIANTS
+        from dark_halo_scope.pipelines.ablation_studies.common import variant_names
 
         children = [r for r in project.mlflow_runs(nested=True) if r["tags"]["mlflow.parentRunId"] == run["run_id"]
                     and r["tags"]["mlflow.runName"].startswith("ablations.")]  # the rs-ilg kernel study's variants
-        assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v}" for v in VARIANTS)
+        assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v}" for v in variant_names("ablations"))
         assert all(r["status"] == "FINISHED" and "corrected.median_ilg" in r["metrics"] for r in children)
         import pandas as pd
 

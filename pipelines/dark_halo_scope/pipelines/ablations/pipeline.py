@@ -46,9 +46,3 @@ def create_pipeline(**kwargs) -> Pipeline:
     table = node(nodes.study_table, inputs, outputs, name="table", namespace=SECTION)
     return create_prep_pipeline() + variants_pipe + Pipeline([table])
 
-
-def __getattr__(name: str) -> tuple[str, ...]:
-    """``VARIANTS``: the configured variant names (:func:`variant_names` of ``ablations``), read when asked for."""
-    if name == "VARIANTS":
-        return variant_names(SECTION)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
