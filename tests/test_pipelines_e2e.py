@@ -86,6 +86,7 @@ def test_failed_run_is_recorded_as_failed(project: Project) -> None:
     )
     proc = project.kedro("run", "--pipeline", "dhs_inject", "--env", "broken", check=False)
     assert proc.returncode != 0
+    assert "UnboundLocalError" not in proc.stdout + proc.stderr  # the real error is the last traceback
     run = project.mlflow_runs()[0]
     assert run["tags"]["pipeline"] == "dhs_inject"
     assert run["status"] == "FAILED"

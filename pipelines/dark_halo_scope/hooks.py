@@ -404,11 +404,17 @@ class RunRecordHook:
         self._end_open_run("FINISHED")
         print("\n".join(lines), flush=True)  # printed, not logged: shown whatever the logging configuration
 
-    @hook_impl(tryfirst=True)
-    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        """End the run FAILED here, before kedro-mlflow's hook (which stops the hook chain when the store fails)."""
+    @hook_impl(wrapper=True)
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> Any:
+        """Wrap kedro-mlflow's hook, which ends the run FAILED; when it cannot (the store is locked or unwritable:
+        it raises), end the run here, retrying. kedro-mlflow's hook must find the run still active: ended before
+        it, it fails with ``UnboundLocalError: pipeline_run_id_is_closed`` (kedro-mlflow 2.0.3), which hid the
+        pipeline's real error as the last traceback of every failed run."""
         self._restore_signals()
-        self._end_open_run("FAILED")
+        try:
+            return (yield)
+        finally:
+            self._end_open_run("FAILED")
 
     def _summary(self) -> list[str]:
         root = self._data_root
