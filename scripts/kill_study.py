@@ -469,7 +469,14 @@ def disk_full(project: Path, pipeline: str, layer: str, log: Path) -> dict[str, 
         result["changed"] = sorted(rel for rel, (digest, _) in snapshot(folder).items()
                                    if baseline.get(rel, (digest,))[0] != digest)
     finally:
-        subprocess.run(["umount", str(folder)], check=False)
+        # a worker process of the failed run may still hold a file open for a moment: retry, then detach lazily,
+        # so a full tmpfs is never left over the layer for the next measurement
+        for _ in range(5):
+            if subprocess.run(["umount", str(folder)], check=False).returncode == 0:
+                break
+            time.sleep(2.0)
+        else:
+            subprocess.run(["umount", "-l", str(folder)], check=True)
         shutil.rmtree(keep, ignore_errors=True)
     return result
 
