@@ -25,6 +25,7 @@ CFG = InjectConfig(batch_rows=8)
 
 @pytest.fixture(scope="module")
 def spark():
+    pytest.importorskip("pyspark", reason="the optional extra dhs-inject[spark] is not installed")
     from pyspark.sql import SparkSession
 
     session = (
