@@ -1,11 +1,11 @@
-"""The README's example runs as a doctest, and dhs_gates.leakage's docstring examples too."""
+"""The README's example runs as a doctest, and the leakage lists' docstring examples too."""
 
 from __future__ import annotations
 
 import doctest
 from pathlib import Path
 
-import dhs_gates.leakage
+import dhs_inject.columns
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -14,4 +14,5 @@ def test_readme_example_runs() -> None:
     res = doctest.testfile(str(README), module_relative=False, optionflags=doctest.ELLIPSIS, raise_on_error=False,
                            verbose=False)
     assert res.attempted >= 6 and res.failed == 0, res
-    assert doctest.testmod(dhs_gates.leakage).failed == 0
+    res = doctest.testmod(dhs_inject.columns)
+    assert res.attempted >= 1 and res.failed == 0, res

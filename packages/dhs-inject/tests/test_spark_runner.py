@@ -20,12 +20,13 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
 ]
 
+pytest.importorskip("pyspark", reason="the optional extra dhs-inject[spark] is not installed")
+
 CFG = InjectConfig(batch_rows=8)
 
 
 @pytest.fixture(scope="module")
 def spark():
-    pytest.importorskip("pyspark", reason="the optional extra dhs-inject[spark] is not installed")
     from pyspark.sql import SparkSession
 
     session = (

@@ -152,20 +152,21 @@ class ConvNeXt(nn.Module):
 
 # ---------------------------------------------------------------- heads
 def check_meta_columns(columns: Sequence[str]) -> None:
-    """Refuse meta columns that dhs-gates' leakage audit marks dangerous or does not know as safe.
+    """Refuse meta columns that the leakage audit marks dangerous or does not know as safe.
 
     Raises
     ------
     ValueError
-        Naming the refused columns. The list lives in ``dhs_gates.leakage`` (imported lazily; one place).
+        Naming the refused columns. The list lives with the store schema in ``dhs_inject.columns`` (one place;
+        dhs-gates' leakage audit uses it too).
     """
-    from dhs_gates.leakage import classify_columns
+    from dhs_inject.columns import classify_columns
 
     verdict = classify_columns(columns)
     if verdict["dangerous"]:
-        raise ValueError(f"meta column(s) {verdict['dangerous']} carry the label or the injection (dhs_gates leakage list)")
+        raise ValueError(f"meta column(s) {verdict['dangerous']} carry the label or the injection (dhs_inject.columns)")
     if verdict["unknown"]:
-        raise ValueError(f"meta column(s) {verdict['unknown']} are not safe observing conditions (dhs_gates SAFE_META_COLUMNS)")
+        raise ValueError(f"meta column(s) {verdict['unknown']} are not safe observing conditions (dhs_inject.columns.SAFE_META_COLUMNS)")
 
 
 class MetaFusionHead(nn.Module):
