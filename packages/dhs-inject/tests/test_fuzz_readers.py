@@ -44,6 +44,19 @@ def _bytewise(draw: st.DrawFn, data: bytes) -> bytes:
     return data
 
 
+def _read_or_documented_error(read, error: type[Exception], path: Path, label: str):
+    """``read()``'s result, or ``None`` after checking its exception is ``error`` and names ``path`` (the property)."""
+    try:
+        result = read()
+    except Exception as exc:  # noqa: BLE001 - the property is about the exception type
+        assert isinstance(exc, error), f"{label}: {type(exc).__name__} outside {error.__name__}: {exc}"
+        assert str(path) in str(exc), f"{label}: error does not name the file: {exc}"
+        event(f"{label}: {error.__name__}")
+        return None
+    event(f"{label}: read")
+    return result
+
+
 def _rows(draw: st.DrawFn) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 4
@@ -70,14 +83,7 @@ def test_store_reader_fuzz(tmp_path_factory: pytest.TempPathFactory, data: st.Da
     readers = {"read_store": lambda: store.read_store(root), "read_stamps": lambda: store.read_stamps(root),
                "iter_store_batches": lambda: list(store.iter_store_batches(root, batch_rows=2))}  # fmt: skip
     for name, read in readers.items():
-        try:
-            read()
-        except Exception as exc:  # noqa: BLE001 - the property is about the exception type
-            assert isinstance(exc, store.StoreError), f"{name}: {type(exc).__name__} outside StoreError: {exc}"
-            assert str(part) in str(exc), f"{name}: error does not name the file: {exc}"
-            event(f"{name}: StoreError")
-        else:
-            event(f"{name}: read")
+        _read_or_documented_error(read, store.StoreError, part, name)
     report = store.verify_store(root)  # never raises: problems are listed
     assert report["ok"] or report["problems"]
 
@@ -93,14 +99,10 @@ def test_cutout_fits_reader_fuzz(tmp_path_factory: pytest.TempPathFactory, data:
         with fits.open(path) as hdul:
             fits.HDUList([hdul[0].copy(), fits.ImageHDU(np.ones_like(image), name="INVVAR")]).writeto(path, overwrite=True)
     path.write_bytes(_bytewise(data.draw, path.read_bytes()))
-    try:
-        cut, _ = read_cutout_fits(path)
-    except Exception as exc:  # noqa: BLE001 - the property is about the exception type
-        assert isinstance(exc, ValueError), f"{type(exc).__name__} outside ValueError: {exc}"
-        assert str(path) in str(exc), f"error does not name the file: {exc}"
-        event("ValueError")
+    got = _read_or_documented_error(lambda: read_cutout_fits(path), ValueError, path, "read_cutout_fits")
+    if got is None:
         return
-    event("read")
+    cut, _ = got
     assert cut.image.ndim == 4 and cut.cutout_ok.shape == (1,)
 
 
@@ -117,12 +119,8 @@ def test_cutout_npz_reader_fuzz(tmp_path_factory: pytest.TempPathFactory, data: 
     buf = io.BytesIO()
     (np.savez_compressed if data.draw(st.booleans()) else np.savez)(buf, **members)
     path.write_bytes(_bytewise(data.draw, buf.getvalue()))
-    try:
-        cut, _ = read_cutout_npz(path)
-    except Exception as exc:  # noqa: BLE001 - the property is about the exception type
-        assert isinstance(exc, ValueError), f"{type(exc).__name__} outside ValueError: {exc}"
-        assert str(path) in str(exc), f"error does not name the file: {exc}"
-        event("ValueError")
+    got = _read_or_documented_error(lambda: read_cutout_npz(path), ValueError, path, "read_cutout_npz")
+    if got is None:
         return
-    event("read")
+    cut, _ = got
     assert cut.image.ndim == 4
