@@ -10,8 +10,10 @@ FWHM_g = 1.05 FWHM_r, FWHM_z = 0.94 FWHM_r; 21x21 pixel kernel, unit sum).
 
 * glens-sim: one call per batch of stamps (rays shot once per stamp, reused for g, r, z),
   float32, adaptive 4x4 oversampling (the default ``refine_fraction=0.25``: the 4x4 grid on the
-  brightest quarter of the pixels), eager; the same function under ``torch.compile`` (compile
-  time reported apart); and eager with the 4x4 grid on every pixel (``refine_fraction=1``).
+  brightest quarter of the pixels), the images only (``magnification=False``: the peers' work),
+  eager; the same function under ``torch.compile`` (compile time reported apart); eager with the
+  4x4 grid on every pixel (``refine_fraction=1``); and, eager and compiled, with the measured
+  magnification too (the unlensed source on the same grid: the dhs-inject kernel's work).
 * lenstronomy 1.14 ``ImageModel`` (the spec §8 anchor): one model per band built once,
   ``supersampling_factor=4``, PSF('PIXEL') with the sample's kernel set by ``update_psf`` per
   image, three ``image()`` calls per stamp; single process (NumPy).
@@ -226,19 +228,28 @@ def main() -> None:
     cpu_ms: dict = {}  # CPU ms per stamp, by method (key: function or name)
 
     methods: dict[str, list[float]] = {"glens-sim eager": [], "glens-sim eager, full 4x4 grid": []}
-    eager = render_sersic_arcs
+
+    def eager(*a):  # lenstronomy's work: the images
+        return render_sersic_arcs(*a, magnification=False)
 
     def full_grid(*a):
-        return render_sersic_arcs(*a, refine_fraction=1.0)
+        return render_sersic_arcs(*a, refine_fraction=1.0, magnification=False)
+
+    def with_mu(*a):  # the dhs-inject kernel's work: images and the measured magnification
+        return render_sersic_arcs(*a)
 
     ours_round(eager)  # warm-up
-    compiled = None
+    ours_round(with_mu)
+    methods["glens-sim eager, with magnification"] = []
+    compiled = compiled_mu = None
     if not args.no_compile:
-        compiled = torch.compile(render_sersic_arcs, dynamic=False)
-        t0 = time.perf_counter()
-        ours_round(compiled)
-        print(f"# torch.compile: first call (compilation) {time.perf_counter() - t0:.1f} s")
+        compiled, compiled_mu = torch.compile(eager, dynamic=False), torch.compile(with_mu, dynamic=False)
+        for fn in (compiled, compiled_mu):
+            t0 = time.perf_counter()
+            ours_round(fn)
+            print(f"# torch.compile: first call (compilation) {time.perf_counter() - t0:.1f} s")
         methods["glens-sim torch.compile"] = []
+        methods["glens-sim torch.compile, with magnification"] = []
     if not args.no_lenstronomy:
         models, PSF = lenstronomy_setup()
         kern_np = moffat_kernels(torch.as_tensor(p["fwhm"]), PIX, KSIZE, BETA).numpy()
@@ -253,8 +264,10 @@ def main() -> None:
     for _ in range(args.rounds):
         methods["glens-sim eager"].append(ours_round(eager))
         methods["glens-sim eager, full 4x4 grid"].append(ours_round(full_grid))
+        methods["glens-sim eager, with magnification"].append(ours_round(with_mu))
         if compiled is not None:
             methods["glens-sim torch.compile"].append(ours_round(compiled))
+            methods["glens-sim torch.compile, with magnification"].append(ours_round(compiled_mu))
         if not args.no_lenstronomy:
             methods["lenstronomy ImageModel"].append(args.peer_stamps / timed(
                 lambda: [lenstronomy_render(models, PSF, p, i, kern_np)
@@ -271,7 +284,9 @@ def main() -> None:
                 _last_cpu[0] / args.peer_stamps * 1e3)
     med = {k: statistics.median(v) for k, v in methods.items()}
     cpu_by_name = {"glens-sim eager": cpu_ms.get(eager), "glens-sim eager, full 4x4 grid":
-                   cpu_ms.get(full_grid), "glens-sim torch.compile": cpu_ms.get(compiled),
+                   cpu_ms.get(full_grid), "glens-sim eager, with magnification": cpu_ms.get(with_mu),
+                   "glens-sim torch.compile": cpu_ms.get(compiled),
+                   "glens-sim torch.compile, with magnification": cpu_ms.get(compiled_mu),
                    **{k: v for k, v in cpu_ms.items() if isinstance(k, str)}}
     print(f"# load average after: {os.getloadavg()}")
     print("| method | grz stamps/s (median) | rounds | CPU ms per stamp (median) |")

@@ -3,7 +3,9 @@
 1. Store read: the same rows (real injected stamps of the embedded default, tiled to ``--rows``) written as the
    ``fixed_shape_tensor`` layout and as the legacy ``stamp_npz`` blob layout; timed: the stamp column into one
    ``(N, 3, 64, 64)`` float32 NumPy batch (median of ``--repeats``, and the shortest read), stamps/s, with
-   ``read_stamps`` (the batch reader) and with ``read_store`` + ``np.stack`` (the row reader).
+   ``read_stamps`` (the batch reader; tensor parts decoded on every core, and with ``threads=1``; npz blobs are
+   always decoded in one thread, their fastest: threads slow ``numpy.load``) and with ``read_store`` +
+   ``np.stack`` (the row reader).
    With ``--encodings``, the tensor store is also rewritten with other Parquet encodings of the tensor leaves
    (compression none / lz4 / snappy / zstd levels, with and without BYTE_STREAM_SPLIT, smaller row groups) and each
    read through ``read_stamps``, interleaved with a read of the npz layout (ratios from the same moment; the
@@ -61,8 +63,10 @@ def time_read(path: Path, repeats: int, how: str, best: bool = False) -> float:
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        if how == "read_stamps":  # the batch reader
+        if how == "read_stamps":  # the batch reader (parts decoded on every core)
             batch = store.read_stamps(path)
+        elif how == "read_stamps_serial":  # the batch reader on one thread
+            batch = store.read_stamps(path, threads=1)
         else:  # the row reader, cells stacked
             batch = np.stack(store.read_store(path, columns=["stamp"])["stamp"].to_list())
         times.append(time.perf_counter() - t)
@@ -82,12 +86,12 @@ def bench_store(rows: pd.DataFrame, n: int, repeats: int, tmp: Path) -> dict:
         store.write_store(frame, path, part_rows=1024, layout=layout)
         out[f"{layout}_write_s"] = round(time.perf_counter() - t, 3)
         out[f"{layout}_bytes"] = sum(p.stat().st_size for p in store.part_paths(path))
-        for how in ("read_stamps", "read_store"):
+        for how in ("read_stamps", "read_stamps_serial", "read_store"):
             seconds = time_read(path, repeats, how)
             out[f"{layout}_{how}_s"] = round(seconds, 4)
             out[f"{layout}_{how}_stamps_per_s"] = round(len(frame) / seconds)
             out[f"{layout}_{how}_best_stamps_per_s"] = round(len(frame) / time_read(path, repeats, how, best=True))
-    for how in ("read_stamps", "read_store"):
+    for how in ("read_stamps", "read_stamps_serial", "read_store"):
         out[f"speedup_{how}"] = round(out[f"tensor_{how}_stamps_per_s"] / out[f"npz_{how}_stamps_per_s"], 1)
         out[f"speedup_{how}_best"] = round(
             out[f"tensor_{how}_best_stamps_per_s"] / out[f"npz_{how}_best_stamps_per_s"], 1)

@@ -111,6 +111,17 @@ def test_magnification_is_measured_and_achromatic():
     np.testing.assert_allclose(out.magnification.numpy(), 1.0, rtol=1e-6)
 
 
+def test_images_only_skip_the_unlensed_pass_and_match():
+    lens, shear, source, flux = _batch()
+    k = moffat_kernels(torch.tensor(FWHM, dtype=torch.float64), PIX, 21)
+    both = render_sersic_arcs(lens, shear, source, flux, k, n_pix=N, pixel_scale=PIX)
+    only = render_sersic_arcs(lens, shear, source, flux, k, n_pix=N, pixel_scale=PIX,
+                              magnification=False)
+    assert only.magnification is None
+    torch.testing.assert_close(only.images, both.images, rtol=0, atol=0)
+    torch.testing.assert_close(only.lensed_flux, both.lensed_flux, rtol=0, atol=0)
+
+
 def test_float32_agrees_with_float64():
     b64 = _batch(torch.float64)
     b32 = _batch(torch.float32)
