@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
+import psutil
 from fsspec.implementations.local import LocalFileOpener, LocalFileSystem
 
 HOST = socket.gethostname().split(".")[0].replace("-", "_") or "host"
@@ -105,17 +106,6 @@ def staged(target: str | os.PathLike[str], *, folder: bool = True) -> Iterator[P
                 leftover.unlink()
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host exists (a process of another user counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_stale(root: str | os.PathLike[str]) -> list[Path]:
     """Remove temporary files/folders under ``root`` left by dead processes of this host; return what was removed."""
     removed: list[Path] = []
@@ -125,7 +115,7 @@ def clean_stale(root: str | os.PathLike[str]) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         for name in [*dirnames, *filenames]:
             match = _TEMP.match(name)
-            if not match or match["host"] != HOST or pid_alive(int(match["pid"])):
+            if not match or match["host"] != HOST or psutil.pid_exists(int(match["pid"])):
                 continue
             path = Path(dirpath) / name
             if path.is_dir():

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import psutil
 from kedro.framework.hooks import hook_impl
 
 from . import atomic
@@ -271,7 +272,7 @@ class RunRecordHook:
             r.info.run_id
             for r in running
             if r.data.tags.get("host") == host and r.data.tags.get("pid", "").isdigit()
-            and not atomic.pid_alive(int(r.data.tags["pid"])) and r.info.run_id != self._run_id
+            and not psutil.pid_exists(int(r.data.tags["pid"])) and r.info.run_id != self._run_id
         }
         dead |= {r.info.run_id for r in running if r.data.tags.get("mlflow.parentRunId") in dead}
         for run_id in sorted(dead):

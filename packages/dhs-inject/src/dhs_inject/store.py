@@ -40,6 +40,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -101,16 +102,6 @@ def part_name(task_ids: Iterable[str], salt: str = "") -> str:
     return f"part-{digest.hexdigest()[:20]}.parquet"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     """Delete the temporary part files (``.<part>.<pid>.<hex>.tmp``) that dead writers left in the store.
 
@@ -120,7 +111,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in Path(path).glob("split=*/.*.tmp"):
         fields = tmp.name.rsplit(".", 3)
-        if len(fields) == 4 and fields[1].isdigit() and not _pid_alive(int(fields[1])):
+        if len(fields) == 4 and fields[1].isdigit() and not psutil.pid_exists(int(fields[1])):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
