@@ -1,4 +1,5 @@
-"""The Spark runner: ``mapInPandas`` over a manifest on a ``local[1]`` session gives the local runner's rows."""
+"""The Spark runner: ``mapInPandas`` over a manifest on a ``local[1]`` session gives the local runner's rows, and
+the folder Spark writes from them reads as a store."""
 
 from __future__ import annotations
 
@@ -68,6 +69,15 @@ def test_spark_map_in_pandas_gives_the_local_runners_rows(spark, inject_manifest
             assert all(same), col
         else:
             pd.testing.assert_series_equal(reference[col], rows[col], check_names=False, obj=col)
+    # the folder Spark writes, partitioned by split, is a store: read_store decodes its npz blob columns
+    spark_rows = runners.spark_inject(spark.createDataFrame(inject_manifest), cfg=CFG, bricks=inject_survey.root)
+    spark_rows.write.partitionBy("split").parquet(str(tmp_path / "spark"))
+    written = _comparable(store.read_store(tmp_path / "spark"))
+    assert len(store.part_paths(tmp_path / "spark")) >= 1 and len(written) == len(reference)
+    for col in store.TENSOR_COLUMNS:
+        assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(reference[col], written[col],
+                                                                                      strict=True)), col  # fmt: skip
+    assert list(written["split"].astype(str)) == list(reference["split"].astype(str))
 
 
 def test_spark_schema_needs_a_typed_sample(inject_manifest, inject_survey) -> None:

@@ -66,7 +66,9 @@ __all__ = [
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 TENSOR_COLUMNS: tuple[str, ...] = ("stamp", "ctrl_stamp", "invvar")
 _NPZ_SUFFIX = "_npz"
-_PART_RE = re.compile(r"^part-[0-9a-f]{20}\.parquet$")
+#: part files: this package's (``part-<20 hex>.parquet``, named from their task ids) and Spark's
+#: (``part-00000-<uuid>.c000.snappy.parquet``, from ``spark_inject(...).write.partitionBy("split")``)
+_PART_RE = re.compile(r"^part-(?:[0-9a-f]{20}|\d{5}-[0-9a-f-]{36}(?:[.-]c\d{3})?(?:\.\w+)?)\.parquet$")
 _A = TypeVar("_A")
 _T = TypeVar("_T")
 
