@@ -201,3 +201,58 @@ def test_directory_dataset_swaps_in_whole_folders(tmp_path: Path) -> None:
         broken.save({"d.json": "4"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features"]
     assert sorted(p.name for p in ds.load().iterdir()) == ["c.json"]
+
+
+def test_figure_dataset_loads_the_saved_image_and_keeps_the_preview(tmp_path: Path) -> None:
+    """kedro-datasets' MatplotlibDataset cannot load; FigureDataset returns the PNG (lazily), also when kedro-mlflow
+    wraps it as in the catalog, and kedro-viz's preview is unchanged."""
+    import base64
+
+    import matplotlib.pyplot as plt
+    from kedro_mlflow.io.artifacts import MlflowArtifactDataset
+
+    from dark_halo_scope.datasets import FigureDataset
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [1, 0])
+    ds = FigureDataset(filepath=str(tmp_path / "f.png"), save_args={"dpi": 50})
+    ds.save(fig)
+    image = ds.load()
+    assert (image.format, image.size) == ("PNG", (200, 150))
+    assert base64.b64decode(ds.preview()) == (tmp_path / "f.png").read_bytes()
+    wrapped = MlflowArtifactDataset(dataset={"type": "dark_halo_scope.datasets.FigureDataset",
+                                             "filepath": str(tmp_path / "g.png"), "save_args": {"dpi": 25}})
+    wrapped._logging_activated = False  # no MLflow run here: save the file only
+    wrapped.save(fig)
+    assert wrapped.load().size == (100, 75)
+
+
+def test_results_index_describes_each_kind_without_calling_partition_loaders() -> None:
+    import pandas as pd
+    from PIL import Image
+
+    from dark_halo_scope.pipelines.results_index import describe, index_page
+
+    def never() -> None:
+        raise AssertionError("a partition was loaded")
+
+    image = Image.new("RGB", (64, 32))
+    image.format = "PNG"
+    page = index_page("ns", {
+        "ns.table": pd.DataFrame({"galaxy": ["a", "b"], "chi2": [1.0, 2.0]}),
+        "ns.parts": {"b/x.png": never, "a/x.png": never, "c/x.png": never, "d/x.png": never},
+        "ns.arrays": {"x": np.zeros((3, 2), dtype=np.float32)},
+        "ns.metrics": {"median": 1.23456, "n": 4, "gate": {"auc": 0.5}},
+        "ns.text": "\n## Study\nbody",
+        "ns.figure": image,
+    })  # fmt: skip
+    assert page.splitlines() == [
+        "# ns: results", "", "Every final output of the `ns` pipeline (catalog name: what it holds).", "",
+        "- `ns.arrays`: arrays: x (3, 2) float32",
+        "- `ns.figure`: PNG figure, 64 × 32 px",
+        "- `ns.metrics`: median = 1.235, n = 4, gate.auc = 0.5",
+        "- `ns.parts`: 4 partitions: a/x.png, b/x.png, c/x.png, … (+1 more)",
+        "- `ns.table`: table, 2 rows × 2 columns: galaxy, chi2",
+        "- `ns.text`: ## Study",
+    ]  # fmt: skip
+    assert describe(pd.DataFrame({f"c{i}": [] for i in range(20)})).endswith("c11, … (+8 more)")

@@ -2,7 +2,9 @@
 
 Every node of the project sits in a namespace named after its pipeline, so kedro-viz collapses each pipeline
 into one box: a view holds the boxes and the datasets at their boundaries (kedro-viz puts a modular pipeline's
-free inputs and outputs outside its box), never a node. The browser test saves a screenshot of the default
+free inputs and outputs outside its box), never a node. A box's final outputs are read by its results index
+(``<namespace>.results_index``, :mod:`dark_halo_scope.pipelines.results_index`), so outside it kedro-viz draws that
+page and what other boxes read, not every table and figure. The browser test saves a screenshot of the default
 view under pytest's ``tmp_path`` and, when ``DHS_VIZ_SCREENSHOT=<file.png>`` is set, there too.
 """
 
@@ -31,6 +33,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: a node drawn on the flowchart (not a row of the sidebar list): ``<g class="pipeline-node …" data-node-type=…>``
 DRAWN = re.compile(r'<g [^>]*class="pipeline-node pipeline-node--[^"]*"[^>]*data-node-type="(\w+)"'
                    r'[^>]*data-node-fullname="([^"]*)"')  # fmt: skip
+#: the most boundary datasets the default view may draw per top-level box (88 for 7 boxes before the results indexes)
+BOUNDARY_PER_BOX = 4
+#: kedro-viz 12.5 reads its settings from ``localStorage["KedroViz"]``; ``showFeatureHints: false`` is what closing
+#: its tour ("Workflow run status, 1 of 6") stores
+TOUR_CLOSED = '<script>localStorage.setItem("KedroViz", JSON.stringify({showFeatureHints: false}));</script>'
 
 
 def top_namespaces(pipeline: Pipeline) -> set[str]:
@@ -49,10 +56,18 @@ def boundary_datasets(pipeline: Pipeline) -> set[str]:
 
 @pytest.fixture(scope="module")
 def viz_site(project: Project) -> Iterator[str]:
-    """``kedro viz build`` in the project copy, served on a loopback port."""
+    """``kedro viz build`` in the project copy, served on a loopback port, as a returning user who closed the tour.
+
+    The served copy's ``index.html`` stores kedro-viz's "tour closed" setting (:data:`TOUR_CLOSED`) before the
+    app's script runs, so a fresh browser profile opens on the graph rather than under the feature-hints popup.
+    """
     project.kedro("viz", "build")
     build = project.path / "build"
     assert (build / "index.html").is_file() and (build / "api" / "main").is_file()
+    index = build / "index.html"
+    page, count = re.subn(r'(\s*<script type="module")', TOUR_CLOSED + r"\1", index.read_text(), count=1)
+    assert count == 1, "kedro-viz's index.html has no module script to precede"
+    index.write_text(page)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(build))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -103,6 +118,20 @@ def test_each_pipeline_opens_on_its_boxes(viz_site: str, project: Project, name:
     assert not [c for c in root if c["type"] == "task"]
     assert {names[c["id"]] for c in root if c["type"] == "data"} == boundary_datasets(pipeline)
     assert {n["full_name"] for n in api["nodes"] if n["type"] == "task"} == {n.name for n in pipeline.nodes}
+
+
+def test_default_view_draws_one_results_index_per_box_and_few_datasets(viz_site: str, project: Project) -> None:
+    """Each top-level box's one final output is its results index, drawn outside it; beside the indexes the view
+    holds only the pipelines' inputs and what one box reads from another."""
+    pipeline = register_pipelines()["__default__"]
+    boxes = top_namespaces(pipeline)
+    api = json.loads((project.path / "build" / "api" / "pipelines" / "__default__").read_text())
+    names = {n["id"]: n["name"] for n in api["nodes"]}
+    drawn = {names[c["id"]] for c in api["modular_pipelines"]["__root__"]["children"] if c["type"] == "data"}
+    for ns in boxes:
+        assert pipeline.only_nodes_with_namespaces([ns]).outputs() == {f"{ns}.results_index"}, ns
+    assert {d for d in drawn if d.endswith(".results_index")} == {f"{ns}.results_index" for ns in boxes}
+    assert len(drawn) <= BOUNDARY_PER_BOX * len(boxes), sorted(drawn)
 
 
 @pytest.mark.browser

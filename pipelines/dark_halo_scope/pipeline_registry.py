@@ -4,7 +4,9 @@ Kedro 1.7's ``find_pipelines`` imports only the folder named by ``--pipeline``, 
 names, so every pipeline is imported and registered explicitly (``../shared/specs/stack.md`` §3.1).
 
 Every node sits in a namespace named after its pipeline (``rs_ilg``, ``glens``, ``dhs_inject``, ``dhs_train``,
-``dhs_gates``, ``ablations``, ``ablation_studies``), so kedro-viz opens on one box per pipeline.
+``dhs_gates``, ``ablations``, ``ablation_studies``), so kedro-viz opens on one box per pipeline. Each
+``create_pipeline`` ends its namespace in the node ``<namespace>.results_index`` (:mod:`.pipelines.results_index`),
+which reads every final output, so kedro-viz draws that one page outside the box instead of each table and figure.
 """
 
 import warnings

@@ -18,6 +18,7 @@ from kedro.pipeline import Pipeline
 from ..dhs_inject import create_pipeline as dhs_inject_pipeline
 from ..dhs_train import create_pipeline as dhs_train_pipeline
 from ..glens import create_pipeline as glens_pipeline
+from ..results_index import with_results_index
 from . import centre_masked, glens_channels, mitigation, preproc_pairing
 
 STUDIES = {m.STUDY: m for m in (mitigation, preproc_pairing, glens_channels, centre_masked)}
@@ -31,4 +32,5 @@ def create_inputs_pipeline() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return create_inputs_pipeline() + sum((m.create_pipeline() for m in STUDIES.values()), start=Pipeline([]))
+    studies = sum((m.create_pipeline() for m in STUDIES.values()), start=Pipeline([]))
+    return with_results_index(create_inputs_pipeline() + studies, "ablation_studies")

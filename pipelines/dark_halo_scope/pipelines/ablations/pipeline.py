@@ -10,6 +10,7 @@ A variant named ``baseline`` is required: the table measures every variant again
 from kedro.pipeline import Pipeline, node, pipeline
 
 from ..ablation_studies.common import variant_names
+from ..results_index import with_results_index
 from ..rs_ilg.pipeline import MODES, create_prep_pipeline
 from . import nodes
 
@@ -44,5 +45,5 @@ def create_pipeline(**kwargs) -> Pipeline:
     inputs |= {f"{v}.metrics": f"{SECTION}.{v}.metrics" for v in variants}
     outputs = [f"{SECTION}.{o}" for o in ("table", "markdown", "figure")]
     table = node(nodes.study_table, inputs, outputs, name="table", namespace=SECTION)
-    return create_prep_pipeline() + variants_pipe + Pipeline([table])
+    return with_results_index(create_prep_pipeline() + variants_pipe + Pipeline([table]), SECTION)
 

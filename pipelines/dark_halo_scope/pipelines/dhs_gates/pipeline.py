@@ -7,15 +7,16 @@ store and checkpoint only, add ``--only-missing-outputs``.
 
 from kedro.pipeline import Pipeline, node
 
+from ..results_index import with_results_index
 from . import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The gate nodes (inputs: ``dhs_inject.stamp_store``, ``dhs_train.checkpoint``)."""
-    return Pipeline([
+    return with_results_index(Pipeline([
         node(nodes.gates, ["dhs_inject.stamp_store", "dhs_train.checkpoint", "dhs_gates.anchors", "dhs_gates.lenscat",
                            "params:dhs_gates"], "dhs_gates.results", name="results", namespace="dhs_gates"),
         node(nodes.page, "dhs_gates.results", "dhs_gates.report", name="report", namespace="dhs_gates"),
         node(nodes.metrics, "dhs_gates.results", "dhs_gates.metrics", name="metrics", namespace="dhs_gates"),
-    ])  # fmt: skip
+    ]), "dhs_gates")  # fmt: skip
 

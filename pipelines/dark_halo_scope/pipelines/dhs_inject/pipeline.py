@@ -7,12 +7,13 @@ the real DR10 format hosting real LRG photometry); ``conf/real`` points the same
 
 from kedro.pipeline import Pipeline, node
 
+from ..results_index import with_results_index
 from . import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The nodes of namespace ``dhs_inject`` (one box in kedro-viz); dataset names keep their ``dhs_inject.`` prefix."""
-    return Pipeline([
+    return with_results_index(Pipeline([
         node(nodes.manifest, ["dhs_inject.survey", "params:dhs_inject.manifest"], "dhs_inject.manifest",
              name="manifest", namespace="dhs_inject"),
         node(nodes.stamp_store, ["dhs_inject.manifest", "dhs_inject.survey", "params:dhs_inject.render",
@@ -21,4 +22,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(nodes.summary, "dhs_inject.stamp_store", "dhs_inject.summary", name="summary", namespace="dhs_inject"),
         node(nodes.previews, ["dhs_inject.stamp_store", "params:dhs_inject.previews"], "dhs_inject.previews",
              name="previews", namespace="dhs_inject"),
-    ])  # fmt: skip
+    ]), "dhs_inject")  # fmt: skip

@@ -6,6 +6,7 @@ Reads ``dhs_inject.stamp_store`` (run ``dhs_inject`` first) and the six real DR1
 
 from kedro.pipeline import Pipeline, node
 
+from ..results_index import with_results_index
 from . import nodes
 
 #: node-level namespace: kedro-viz collapses the nodes into one box; dataset names are unchanged
@@ -13,7 +14,7 @@ NS = "dhs_train"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([
+    return with_results_index(Pipeline([
         node(nodes.train, ["dhs_inject.stamp_store", "params:dhs_train.data", "params:dhs_train.train",
                            "params:dhs_train.run", "params:dhs_train.gates"], ["dhs_train.checkpoint", "dhs_train.history"],
              name="fit", namespace=NS),
@@ -26,4 +27,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(nodes.report, ["dhs_train.history", "dhs_train.val_scores", "dhs_train.test_scores",
                             "dhs_train.cutout_scores", "dhs_train.checkpoint"],
              ["dhs_train.metrics", "dhs_train.curves"], name="report", namespace=NS),
-    ])  # fmt: skip
+    ]), NS)  # fmt: skip

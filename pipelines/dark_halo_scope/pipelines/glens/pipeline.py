@@ -8,6 +8,7 @@ here and its settings in ``params:glens.experiment``. A sweep over subhalo stren
 
 from kedro.pipeline import Node, Pipeline, node
 
+from ..results_index import with_results_index
 from . import nodes
 
 EXPERIMENTS = {
@@ -39,7 +40,7 @@ def _experiment_node(name: str, modes: list[str]) -> Node:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline([
+    return with_results_index(Pipeline([
         _node(nodes.quality, ["manga_sample", "params:maps", "params:quality"], "quality", name="quality"),
         _node(nodes.score, ["quality", "params:lensability"], "scored", name="score"),
         _node(nodes.rank, ["manga_sample", "params:ranking"], "candidates", name="rank"),
@@ -50,4 +51,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         _node(nodes.figures, ["sources", "sources_table", "params:experiment"],
               ["ring_figure", "horseshoe_figure", "debug_triplet_figure"], name="figures"),
         _node(nodes.report, [f"{n}.results" for n in EXPERIMENTS] + ["sweep"], ["accuracy", "metrics"], name="report"),
-    ])  # fmt: skip
+    ]), NS)  # fmt: skip

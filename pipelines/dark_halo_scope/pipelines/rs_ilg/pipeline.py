@@ -7,6 +7,7 @@ the Newtonian and MOND baselines.
 
 from kedro.pipeline import Pipeline, node, pipeline
 
+from ..results_index import with_results_index
 from . import nodes
 
 MODES = ("compat", "corrected")
@@ -64,4 +65,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         node(nodes.rotation_curves, "rs_ilg.corrected.grid3d_points", "rs_ilg_rotation_curves",
              name="rotation_curves", namespace="rs_ilg"),
     ])  # fmt: skip
-    return create_prep_pipeline() + per_mode(analysis_template()) + report
+    return with_results_index(create_prep_pipeline() + per_mode(analysis_template()) + report, "rs_ilg")
