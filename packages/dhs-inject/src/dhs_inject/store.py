@@ -348,16 +348,22 @@ def _resolve_columns(file: pq.ParquetFile, part: Path, columns: Sequence[str] | 
     return out
 
 
-def _map_parts(fn: Callable[[_A], _T], parts: Sequence[_A], threads: int | None) -> list[_T]:
-    """``fn`` over the parts (or their indices), results in order, on up to ``threads`` threads (default: every core).
+def _workers(n_parts: int, threads: int | None) -> int:
+    """Threads for ``n_parts`` parts: ``threads`` (default one per core), at most one per part."""
+    return max(1, min(n_parts, threads or os.cpu_count() or 1))
 
-    Arrow decodes a Parquet part with the GIL released, so parts decode in parallel (2 cores: 1.6-1.9x the
-    serial read, ``benchmarks/dhs_inject_store.md``).
+
+def _map_parts(fn: Callable[[_A], _T], parts: Sequence[_A], threads: int | None) -> list[_T]:
+    """``fn`` over the parts (or their indices), results in order, on :func:`_workers` threads.
+
+    Arrow decodes a Parquet part with the GIL released, so parts decode in parallel; each worker must then decode in
+    its own thread (``use_threads=False``): Arrow's CPU pool has ``OMP_NUM_THREADS`` threads, and parts queued on a
+    pool of one would decode one after another.
     """
-    n = min(len(parts), threads or os.cpu_count() or 1)
-    if n <= 1:
+    workers = _workers(len(parts), threads)
+    if workers <= 1:
         return [fn(p) for p in parts]
-    with ThreadPoolExecutor(n, thread_name_prefix="stamp-store") as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="stamp-store") as pool:
         return list(pool.map(fn, parts))
 
 
@@ -385,7 +391,8 @@ def read_store(
     StoreError : missing store, unknown split or column, or a corrupt part (the message names the file).
     """
     parts = part_paths(path, split)
-    tables = _map_parts(lambda p: _read_table(p, columns), parts, threads)
+    serial = _workers(len(parts), threads) == 1
+    tables = _map_parts(lambda p: _read_table(p, columns, use_threads=serial), parts, threads)
     frames = [
         _to_frame(t, p.parent.name.removeprefix("split="), bands, f"stamp-store part '{p}'")
         for p, t in zip(parts, tables, strict=True)
@@ -395,10 +402,12 @@ def read_store(
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_table(part: Path, columns: Sequence[str] | None, file: pq.ParquetFile | None = None) -> pa.Table:
+def _read_table(part: Path, columns: Sequence[str] | None, file: pq.ParquetFile | None = None,
+                use_threads: bool = True) -> pa.Table:
+    """``columns`` of one part (``use_threads``: decode columns on Arrow's CPU pool, else in this thread)."""
     file = file or _open(part)
     try:
-        return file.read(columns=_resolve_columns(file, part, columns))
+        return file.read(columns=_resolve_columns(file, part, columns), use_threads=use_threads)
     except (pa.ArrowException, OSError) as exc:  # a corrupt page header is a plain OSError (pyarrow 25)
         raise StoreError(f"corrupt stamp-store part '{part}': {exc}") from exc
 
@@ -446,7 +455,7 @@ def read_stamps(
 
         def fill(i: int) -> None:
             start = int(offsets[i])
-            for chunk in _read_table(parts[i], [column], files[i])[column].chunks:
+            for chunk in _read_table(parts[i], [column], files[i], use_threads=False)[column].chunks:
                 block = _tensor_block(chunk)
                 if block.shape[1:] != shape:
                     raise StoreError(f"stamp-store part '{parts[i]}' column '{column}': cells of shape "
