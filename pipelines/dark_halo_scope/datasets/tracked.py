@@ -31,6 +31,11 @@ class TrackedMetricsDataset(FileDataset):
     *nested* run of that name under the active run instead: this is how each ablation variant becomes its own
     MLflow run inside the one ``kedro run``. Non-finite metrics are kept in the JSON (as null) and not logged.
     A metric key already logged in the run with another value is an error (:func:`refuse_collisions`).
+
+    kedro-mlflow's ``MlflowMetricsHistoryDataset`` was considered and not used: it logs a dict of metrics to the active
+    run (or a given ``run_id``) and loads them back from MLflow, but writes no file (the metrics would exist only in
+    the tracking store, not under ``data/`` with the other results), opens no nested run per ablation variant and
+    logs a changed value over an old one without an error.
     """
 
     def __init__(self, *, filepath: str, prefix: str | None = None, run_name: str | None = None, **kwargs: Any) -> None:

@@ -66,20 +66,26 @@ class MlflowEpochMetrics(lp.Callback):
         self._log(trainer, history, {int(row["epoch"]) for row in history})
 
 
-def _first_rows(store: Path, split: str, max_rows: int) -> Any:
-    """The first ``max_rows`` rows of ``split`` in store order (streamed: bounded memory for any store size)."""
-    import pandas as pd
-    from dhs_inject.store import iter_store_batches
+def _sampled_rows(store: Path, split: str, max_rows: int, seed: int) -> Any:
+    """``max_rows`` rows of ``split`` drawn uniformly without replacement (seeded), in store order.
 
-    columns = ["task_id", "lrg_id", "label", "stamp", "ctrl_stamp"]
-    frames, n = [], 0
-    for batch in iter_store_batches(store, split, columns, batch_rows=max_rows):
-        frames.append(batch.iloc[: max_rows - n])
-        n += len(frames[-1])
-        if n >= max_rows:
-            break
-    if not frames:
+    The store is sorted by brick, so its first rows would come from a few sky patches. The rows are counted from the
+    ``task_id`` column, then the stamps streamed and only the drawn rows kept (bounded memory for any store size).
+    """
+    import pandas as pd
+    from dhs_inject.store import iter_store_batches, read_store
+
+    n_rows = len(read_store(store, split, columns=["task_id"]))
+    if n_rows == 0:
         raise ValueError(f"dhs_train.gates: split '{split}' of the stamp store '{store}' has no rows")
+    drawn = np.sort(np.random.default_rng(seed).choice(n_rows, size=min(max_rows, n_rows), replace=False))
+    columns = ["task_id", "lrg_id", "label", "stamp", "ctrl_stamp"]
+    frames, start = [], 0
+    for batch in iter_store_batches(store, split, columns, batch_rows=max(max_rows, 256)):
+        inside = drawn[(drawn >= start) & (drawn < start + len(batch))] - start
+        if len(inside):
+            frames.append(batch.iloc[inside])
+        start += len(batch)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -87,7 +93,8 @@ def epoch_gates(store: str | Path, preprocess: str, preprocess_options: Mapping[
                 settings: EpochGates) -> Callable[[Callable[..., np.ndarray], int], dict[str, float]]:
     """The gate hook: ``gates(score_fn, epoch) -> {"<gate>": value, "<gate>_passed": 0/1}``.
 
-    Samples: :func:`dhs_gates.gate_inputs` of the first ``settings.max_rows`` rows of ``settings.split``.
+    Samples: :func:`dhs_gates.gate_inputs` of ``settings.max_rows`` rows of ``settings.split`` drawn at random
+    (:func:`_sampled_rows`, seeded by ``settings.seed``).
     The model-free gates (``core_lr_auc``, ``radial_profile_auc``: the run's preprocessing of the stamps) are
     measured here, once; the model gates are measured at each call with that epoch's ``score_fn``. A failed gate
     is logged as a warning, or raises :class:`EpochGateFailure` when ``settings.fatal``; a gate that cannot run
@@ -96,7 +103,8 @@ def epoch_gates(store: str | Path, preprocess: str, preprocess_options: Mapping[
     import dhs_gates
     from dhs_train.augment import hard_negative
 
-    data = dhs_gates.gate_inputs(_first_rows(Path(store), settings.split, settings.max_rows), seed=settings.seed)
+    data = dhs_gates.gate_inputs(_sampled_rows(Path(store), settings.split, settings.max_rows, settings.seed),
+                                 seed=settings.seed)
     cv = {"groups": data.groups, "n_splits": settings.n_splits, "seed": settings.seed,
           "preprocess": preprocess, "preprocess_options": dict(preprocess_options)}
     fixed = [getattr(dhs_gates, name)(data.stamps, data.labels, **cv)

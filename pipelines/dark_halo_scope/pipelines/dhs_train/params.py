@@ -33,9 +33,9 @@ class EpochGates(BaseModel):
     ----------
     gates : names of dhs-gates functions; ``core_lr_auc`` and ``radial_profile_auc`` look at the model input only
         (measured once, repeated in each evaluation), the others score the model of that epoch.
-    split : store split the samples come from (its first ``max_rows`` store rows: a paired row gives its stamp
-        and its control).
-    max_rows : store rows read for the gates (bounded memory and time).
+    split : store split the samples come from (``max_rows`` store rows drawn at random with ``seed``: a paired row
+        gives its stamp and its control).
+    max_rows : store rows drawn for the gates (bounded memory and time).
     n_splits : folds of the grouped out-of-fold logistic regressions.
     core_masked_radius : radius (pixels) of ``core_masked_drop``.
     fatal : a failed gate stops training with an error (otherwise it is logged as a warning and recorded).
