@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create/refresh .venv from uv.lock (idempotent; ~10 s warm, ~2 min cold).
+# Create/refresh .venv from uv.lock (idempotent; ~2 s when set up, 60-75 s the first time: README "Timings").
 #
 # torch is locked as the 2.13.0 CPU build, taken from a flat wheel folder named `.wheels` (git-ignored):
 #  - on a machine whose pip is configured with a find-links folder holding that wheel (this project's
@@ -24,5 +24,5 @@ if [ ! -e .wheels ]; then
 fi
 
 # --compile-bytecode: every `kedro` command imports mlflow, pandas and torch; without cached bytecode (e.g. under
-# PYTHONDONTWRITEBYTECODE=1) each one recompiles them, ~5 s of CPU per command. Costs ~45 s once, ~1 s after.
+# PYTHONDONTWRITEBYTECODE=1) each one recompiles them, ~5 s of CPU per command. Costs 31-66 s once (by load), ~1 s after.
 uv sync --locked --compile-bytecode

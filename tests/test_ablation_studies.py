@@ -132,10 +132,10 @@ def test_a_variant_added_in_yaml_only_runs_with_its_row_and_mlflow_run(
     assert parent["status"] == "FINISHED" and parent["tags"]["pipeline"] == "ablations"
     children = {r["tags"]["mlflow.runName"]: r for r in project.mlflow_runs(nested=True)
                 if r["tags"]["mlflow.parentRunId"] == parent["run_id"]}
-    expected = {f"ablations.{v}" for v in variants["rs_ilg_3d"]}
+    expected = {f"ablations.{v} [embedded]" for v in variants["rs_ilg_3d"]}
     expected |= {f"ablation_studies.glens_channels.{v} [embedded]" for v in variants["glens_channels"]}
     assert set(children) == expected
     for child in children.values():
         assert child["status"] == "FINISHED" and child["params"]["size"] == "embedded" and child["metrics"]
     assert children["ablation_studies.glens_channels.hard [embedded]"]["params"]["experiment.n_train"] == "4"
-    assert "corrected.median_ilg" in children["ablations.gext_strong"]["metrics"]
+    assert "corrected.median_ilg" in children["ablations.gext_strong [embedded]"]["metrics"]

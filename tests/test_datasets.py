@@ -245,14 +245,20 @@ def test_results_index_describes_each_kind_without_calling_partition_loaders() -
         "ns.metrics": {"median": 1.23456, "n": 4, "gate": {"auc": 0.5}},
         "ns.text": "\n## Study\nbody",
         "ns.figure": image,
-    })  # fmt: skip
-    assert page.splitlines() == [
-        "# ns: results", "", "Every final output of the `ns` pipeline (catalog name: what it holds).", "",
+        "ns.report": "<!DOCTYPE html>\n<html><head><title>Gate\n report</title></head><body>" + "x" * 5000,
+    }, others=["ns.store", "ns.model"])  # fmt: skip
+    assert page.splitlines()[:13] == [
+        "# ns: results", "",
+        "Every final output of the `ns` pipeline, i.e. one that no node reads (catalog name: what it holds):", "",
         "- `ns.arrays`: arrays: x (3, 2) float32",
         "- `ns.figure`: PNG figure, 64 × 32 px",
         "- `ns.metrics`: median = 1.235, n = 4, gate.auc = 0.5",
         "- `ns.parts`: 4 partitions: a/x.png, b/x.png, c/x.png, … (+1 more)",
+        '- `ns.report`: HTML document "Gate report", 5 kB',
         "- `ns.table`: table, 2 rows × 2 columns: galaxy, chi2",
         "- `ns.text`: ## Study",
+        "", "Also written by `ns` and read by later nodes (not loaded here):",
     ]  # fmt: skip
+    assert "`ns.model`, `ns.store`" in page and "conf/base/catalog_*.yml" in page
+    assert describe("y" * 500) == "y" * 120 + " …"  # a long first line is cut
     assert describe(pd.DataFrame({f"c{i}": [] for i in range(20)})).endswith("c11, … (+8 more)")

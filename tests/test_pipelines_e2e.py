@@ -65,7 +65,8 @@ def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: 
 
         children = [r for r in project.mlflow_runs(nested=True) if r["tags"]["mlflow.parentRunId"] == run["run_id"]
                     and r["tags"]["mlflow.runName"].startswith("ablations.")]  # the rs-ilg kernel study's variants
-        assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v}" for v in variant_names("ablations"))
+        assert sorted(r["tags"]["mlflow.runName"] for r in children) == sorted(f"ablations.{v} [embedded]"
+                                                                               for v in variant_names("ablations"))
         assert all(r["status"] == "FINISHED" and "corrected.median_ilg" in r["metrics"] for r in children)
         import pandas as pd
 

@@ -417,14 +417,25 @@ class RunRecordHook:
         finally:
             self._end_open_run("FAILED")
 
+    def _layer_folder(self, folder: Path) -> Path:
+        """``<data root>/<layer>/<pipeline>`` of a folder below the data root (deeper folders: variants, partitions)."""
+        try:
+            parts = folder.resolve().relative_to(self._data_root.resolve()).parts
+        except ValueError:
+            return folder
+        return self._data_root.joinpath(*parts[:2])
+
     def _summary(self) -> list[str]:
         root = self._data_root
         kinds: dict[str, set[str]] = {"tables": set(), "figures": set(), "other outputs": set()}
+        indexes = sorted(_relative(path) for name, path in self._saved.items() if name.endswith(".results_index"))
         for path in self._saved.values():
             suffixes = {path.suffix} if path.is_file() else {p.suffix for p in path.rglob("*") if p.is_file()}
             kind = "figures" if suffixes & FIGURE_SUFFIXES else "tables" if suffixes & TABLE_SUFFIXES else "other outputs"
-            kinds[kind].add(_relative(path if path.is_dir() else path.parent))
+            kinds[kind].add(_relative(self._layer_folder(path if path.is_dir() else path.parent)))
         lines = [f"Run summary: pipeline '{self._pipeline}', environment '{self._env}', data root '{_relative(root)}'"]
+        if indexes:
+            lines.append("  results indexes (every final output, one line each): " + ", ".join(indexes))
         for kind, folders in kinds.items():
             if folders:
                 lines.append(f"  {kind}: " + ", ".join(sorted(folders)))
@@ -432,7 +443,8 @@ class RunRecordHook:
             import mlflow
 
             lines.append(f"  MLflow run {self._run_id} in {mlflow.get_tracking_uri()} "
-                         f"(browse: uv run kedro mlflow ui, or mlflow ui --backend-store-uri {mlflow.get_tracking_uri()})")
+                         f"(browse: uv run kedro mlflow ui, or uv run mlflow ui --backend-store-uri "
+                         f"{mlflow.get_tracking_uri()})")
         if self._skipped:
             lines.append(f"  {len(self._skipped)} input(s) skipped (set project.strict: true to make this an error):")
             lines += [f"    - {_describe_skip(r)}" for r in self._skipped]

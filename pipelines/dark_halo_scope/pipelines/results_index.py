@@ -11,6 +11,7 @@ called.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from PIL.Image import Image
 INDEX = "results_index"
 #: how many names (columns, keys, partitions) one line shows before "… (+n more)"
 SHOWN = 12
+#: characters of a text's first line shown
+LINE = 120
 
 
 def _listing(items: Iterable[str], limit: int = SHOWN) -> str:
@@ -47,7 +50,8 @@ def describe(data: Any) -> str:
 
     A table: rows × columns and the column names; a partitioned folder (a mapping of loaders, not called): the number
     of partitions and the first keys; a mapping of arrays (``.npz``): each array's name, shape and type; any other
-    mapping (metrics, JSON): ``key = value``; text: its first line; a figure: its pixel size; a path (a folder
+    mapping (metrics, JSON): ``key = value``; an HTML page: its title and size; other text: its first line (at
+    most :data:`LINE` characters); a figure: its pixel size; a path (a folder
     dataset): the path.
     """
     if isinstance(data, pd.DataFrame):
@@ -62,7 +66,12 @@ def describe(data: Any) -> str:
             return "arrays: " + _listing(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in data.items())
         return _listing(_scalars(data)) or "empty mapping"
     if isinstance(data, str):
-        return next((line.strip() for line in data.splitlines() if line.strip()), "empty text")
+        if data.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            title = re.search(r"<title>(.*?)</title>", data, re.IGNORECASE | re.DOTALL)
+            named = f" \"{' '.join(title.group(1).split())[:LINE]}\"" if title else ""
+            return f"HTML document{named}, {len(data.encode()) / 1e3:.0f} kB"
+        line = next((line.strip() for line in data.splitlines() if line.strip()), "empty text")
+        return line if len(line) <= LINE else line[:LINE] + " …"
     if isinstance(data, Path):
         return f"path {data.as_posix()}"
     if isinstance(data, (list, tuple)):
@@ -70,11 +79,18 @@ def describe(data: Any) -> str:
     return type(data).__name__
 
 
-def index_page(namespace: str, outputs: Mapping[str, Any]) -> str:
-    """The Markdown index of ``namespace``: every output by catalog name with :func:`describe`'s line."""
+def index_page(namespace: str, outputs: Mapping[str, Any], others: Iterable[str] = ()) -> str:
+    """The Markdown index of ``namespace``: every final output (one no node reads) by catalog name with
+    :func:`describe`'s line, then the names of its ``others`` (outputs later nodes read; not loaded here)."""
     lines = [f"# {namespace}: results", "",
-             f"Every final output of the `{namespace}` pipeline (catalog name: what it holds).", ""]  # fmt: skip
+             f"Every final output of the `{namespace}` pipeline, i.e. one that no node reads (catalog name: what it "
+             "holds):", ""]  # fmt: skip
     lines += [f"- `{name}`: {describe(data)}" for name, data in sorted(outputs.items())]
+    if others := sorted(others):
+        lines += ["", f"Also written by `{namespace}` and read by later nodes (not loaded here):", "",
+                  ", ".join(f"`{name}`" for name in others)]  # fmt: skip
+    lines += ["", "Each dataset's file is its entry in `conf/base/catalog_*.yml` (factory patterns resolved by "
+              "`uv run kedro catalog resolve-patterns`)."]
     return "\n".join(lines) + "\n"
 
 
@@ -83,10 +99,15 @@ def final_outputs(pipeline: Pipeline, namespace: str) -> list[str]:
     return sorted(pipeline.outputs() & pipeline.only_nodes_with_namespaces([namespace]).all_outputs())
 
 
-def _page_writer(namespace: str, names: list[str]) -> Callable[..., str]:
+def other_outputs(pipeline: Pipeline, namespace: str) -> list[str]:
+    """The outputs of ``namespace``'s nodes that a node of ``pipeline`` reads (intermediate results)."""
+    return sorted(pipeline.only_nodes_with_namespaces([namespace]).all_outputs() - pipeline.outputs())
+
+
+def _page_writer(namespace: str, names: list[str], others: list[str]) -> Callable[..., str]:
     """The index node's function: the loaded outputs, in the order of ``names``, → :func:`index_page`."""
     def results_index(*outputs: Any) -> str:
-        return index_page(namespace, dict(zip(names, outputs, strict=True)))
+        return index_page(namespace, dict(zip(names, outputs, strict=True)), others)
 
     results_index.__doc__ = f"The results index of `{namespace}` (:func:`index_page`)."
     return results_index
@@ -95,5 +116,6 @@ def _page_writer(namespace: str, names: list[str]) -> Callable[..., str]:
 def with_results_index(pipeline: Pipeline, namespace: str) -> Pipeline:
     """``pipeline`` and the node ``<namespace>.results_index`` reading every final output of ``namespace``."""
     names = final_outputs(pipeline, namespace)
-    index = node(_page_writer(namespace, names), names, f"{namespace}.{INDEX}", name=INDEX, namespace=namespace)
+    writer = _page_writer(namespace, names, other_outputs(pipeline, namespace))
+    index = node(writer, names, f"{namespace}.{INDEX}", name=INDEX, namespace=namespace)
     return pipeline + Pipeline([index])
