@@ -144,7 +144,7 @@ def environment(project: Path) -> dict[str, str]:
 
 
 def command(pipeline: str) -> list[str]:
-    return [str(KEDRO), "run", "--pipeline", pipeline, "--env", ENV]
+    return [str(KEDRO), "run", "--pipelines", pipeline, "--env", ENV]
 
 
 def check_file(path: Path) -> str | None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, then run every pipeline on the embedded default (extra args go to `kedro run`,
-# e.g. `bash scripts/run.sh --pipeline rs_ilg` or `--env real`).
+# e.g. `bash scripts/run.sh --pipelines rs_ilg` or `--env real`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh

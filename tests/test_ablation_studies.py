@@ -110,7 +110,7 @@ def test_a_variant_added_in_yaml_only_runs_with_its_row_and_mlflow_run(
     assert not added & {n.name for n in register_pipelines()["ablations"].nodes}
     assert "gext_strong" in variants["rs_ilg_3d"] and "hard" in variants["glens_channels"]
 
-    project.kedro("run", "--pipeline", "ablations", "--env", ENV, "--namespaces", ",".join(RUN.values()))
+    project.kedro("run", "--pipelines", "ablations", "--env", ENV, "--namespaces", ",".join(RUN.values()))
     reporting = project.path / "data" / ENV / "08_reporting" / "ablations"
     for study, names in variants.items():
         table = pd.read_csv(reporting / f"{study}.csv", keep_default_na=False)

@@ -27,7 +27,7 @@ def catalog_for(project: Project, env: str = "local") -> DataCatalog:
 def test_pipeline_runs_and_is_tracked(project: Project, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pipeline = PIPELINES[name]
     before = project.files_outside_data()
-    project.kedro("run", "--pipeline", name)
+    project.kedro("run", "--pipelines", name)
     assert project.files_outside_data() == before, "the run wrote files outside data/ and the MLflow store"
 
     monkeypatch.chdir(project.path)
@@ -85,7 +85,7 @@ def test_failed_run_is_recorded_as_failed(project: Project) -> None:
     (broken / "catalog.yml").write_text(
         "dhs_inject.manifest:\n  type: pandas.ParquetDataset\n  filepath: /proc/dhs_forbidden/manifest.parquet\n"
     )
-    proc = project.kedro("run", "--pipeline", "dhs_inject", "--env", "broken", check=False)
+    proc = project.kedro("run", "--pipelines", "dhs_inject", "--env", "broken", check=False)
     assert proc.returncode != 0
     assert "UnboundLocalError" not in proc.stdout + proc.stderr  # the real error is the last traceback
     run = project.mlflow_runs()[0]
@@ -121,7 +121,7 @@ def test_rs_ilg_on_real_sparc_reproduces_documented_medians(project: Project) ->
 
     if not (SHARED / "data" / "sparc" / "Rotmod_LTG").is_dir():
         pytest.skip(f"SPARC data not found under {SHARED}")
-    project.kedro("run", "--pipeline", "rs_ilg", "--env", "real")
+    project.kedro("run", "--pipelines", "rs_ilg", "--env", "real")
     summary = pd.read_csv(project.path / "data" / "real" / "08_reporting" / "rs_ilg" / "summary.csv").set_index(["mode", "run"])
     row = summary.loc[("compat", "1d_time")]
     assert row["n_galaxies"] == 156

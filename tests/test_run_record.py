@@ -142,6 +142,7 @@ def test_bad_parameters_fail_before_any_node(tiny: Path) -> None:
     assert "tiny.n: Input should be greater than or equal to 1" in out
     assert "tiny.nn: unknown key; allowed keys: n" in out
     assert "projcet: unknown parameter section; known sections: project, tiny" in out
+    assert "Error: " in out and "Traceback" not in out and "╭" not in out  # a message, not a (rich) traceback
     assert "Running node" not in out
     assert not (tiny / "mlflow.db").exists() or not runs(tiny)
 

@@ -1,7 +1,7 @@
 """The dhs_train run logs each epoch's history (losses, AUROC, gate values) to its MLflow run, one point per epoch.
 
 Reuses the session's project copy: a run that trained (``dhs_train``, ``dhs_gates`` or ``__default__``, e.g. from
-``test_pipelines_e2e``) is read as it is; only when none exists yet is ``kedro run --pipeline dhs_train`` run here.
+``test_pipelines_e2e``) is read as it is; only when none exists yet is ``kedro run --pipelines dhs_train`` run here.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def _runs_with_epochs(project: Project) -> list[dict]:
 def _trained_run(project: Project) -> dict:
     runs = _runs_with_epochs(project)
     if not runs:
-        project.kedro("run", "--pipeline", "dhs_train")
+        project.kedro("run", "--pipelines", "dhs_train")
         runs = _runs_with_epochs(project)
-    assert runs, f"no MLflow run holds a '{PREFIX}*' metric after kedro run --pipeline dhs_train"
+    assert runs, f"no MLflow run holds a '{PREFIX}*' metric after kedro run --pipelines dhs_train"
     return runs[0]
 
 

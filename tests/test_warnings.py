@@ -54,7 +54,7 @@ def test_node_type_hints_resolve(name: str) -> None:
 
 def test_a_run_prints_no_own_warning(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "1000")  # one log record per line, paths unwrapped
-    for args in (("registry", "list"), ("run", "--pipeline", "dhs_inject")):
+    for args in (("registry", "list"), ("run", "--pipelines", "dhs_inject")):
         proc = project.kedro(*args)
         log = proc.stdout + proc.stderr
         assert not own_warnings(log), own_warnings(log)

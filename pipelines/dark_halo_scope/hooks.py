@@ -51,10 +51,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import psutil
+import click
 from kedro.framework.hooks import hook_impl
 
 from . import atomic
-from .validation import collect_registry, read_sections, validate_parameters
+from .validation import ParameterError, collect_registry, read_sections, validate_parameters
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ FIGURE_SUFFIXES = {".png", ".pdf", ".svg", ".jpg", ".jpeg"}
 TABLE_SUFFIXES = {".parquet", ".csv", ".json", ".fits"}
 
 
-class RunConfigurationError(RuntimeError):
-    """The run cannot start: an unusable MLflow store or a skipped input under ``project.strict``."""
+class RunConfigurationError(click.ClickException):
+    """The run cannot start or go on: bad parameters, an unusable MLflow store, a skipped input under
+    ``project.strict``. A ``click`` exception, so the ``kedro`` command prints "Error: <message>" without a
+    traceback and exits 1; in Python it is an ordinary exception."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -211,7 +214,10 @@ class RunRecordHook:
         params = context.params
         from kedro.framework.project import PACKAGE_NAME, pipelines
 
-        validate_parameters(params, collect_registry(f"{PACKAGE_NAME}.pipelines"), read_sections(dict(pipelines)))
+        try:
+            validate_parameters(params, collect_registry(f"{PACKAGE_NAME}.pipelines"), read_sections(dict(pipelines)))
+        except ParameterError as exc:
+            raise RunConfigurationError(str(exc)) from exc
         self._strict = bool((params.get("project") or {}).get("strict", False))
 
     def _check_tracking_store(self, context: Any) -> None:
