@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import psutil
 import click
+import psutil
 from kedro.framework.hooks import hook_impl
 
 from . import atomic
@@ -383,13 +383,17 @@ class RunRecordHook:
             else:
                 mlflow.log_artifact(str(path), artifact_path=folder or None)
 
+    def _below_root(self, path: Path) -> tuple[str, ...] | None:
+        """``path``'s parts below the data root (``None`` outside it)."""
+        try:
+            return path.resolve().relative_to(self._data_root.resolve()).parts
+        except ValueError:
+            return None
+
     def _artifact_folder(self, path: Path) -> str:
         """``<data_root>/08_reporting/glens/x.png`` → ``glens``: the folder under the layer."""
-        try:
-            parts = path.resolve().relative_to(self._data_root.resolve()).parts
-        except ValueError:
-            return ""
-        return "/".join(parts[1:-1])
+        parts = self._below_root(path)
+        return "/".join(parts[1:-1]) if parts else ""
 
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -425,11 +429,8 @@ class RunRecordHook:
 
     def _layer_folder(self, folder: Path) -> Path:
         """``<data root>/<layer>/<pipeline>`` of a folder below the data root (deeper folders: variants, partitions)."""
-        try:
-            parts = folder.resolve().relative_to(self._data_root.resolve()).parts
-        except ValueError:
-            return folder
-        return self._data_root.joinpath(*parts[:2])
+        parts = self._below_root(folder)
+        return folder if parts is None else self._data_root.joinpath(*parts[:2])
 
     def _summary(self) -> list[str]:
         root = self._data_root

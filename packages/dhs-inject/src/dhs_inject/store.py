@@ -412,9 +412,9 @@ def _read_table(part: Path, columns: Sequence[str] | None, file: pq.ParquetFile 
         raise StoreError(f"corrupt stamp-store part '{part}': {exc}") from exc
 
 
-def _npz_block(part: Path, column: str, bands: str) -> np.ndarray | None:
+def _npz_block(part: Path, file: pq.ParquetFile, column: str, bands: str) -> np.ndarray | None:
     """``(n, C, H, W)`` float32 batch of a legacy part's ``<column>_npz`` blobs (missing cells all-NaN)."""
-    table = _read_table(part, [column])
+    table = _read_table(part, [column], file)
     name = table.column_names[0]
     source = f"stamp-store part '{part}' column '{name}'"
     cells = [from_npz_blob(b, bands, f"{source} row {i}") for i, b in enumerate(table[name].to_pylist())]
@@ -425,7 +425,7 @@ def _npz_block(part: Path, column: str, bands: str) -> np.ndarray | None:
         raise StoreError(f"{source}: cells of different shapes {sorted(shapes)}")
     shape = next(iter(shapes), None)
     if shape is None:  # every cell missing (controls): the part's stamps give the shape
-        shape = from_npz_blob(_read_table(part, ["stamp"])["stamp_npz"][0].as_py(), bands, source).shape
+        shape = from_npz_blob(_read_table(part, ["stamp"], file)["stamp_npz"][0].as_py(), bands, source).shape
     return np.stack([c if c is not None else np.full(shape, np.nan, np.float32) for c in cells])
 
 
@@ -445,10 +445,7 @@ def read_stamps(
     parts = part_paths(path, split)
     files = [_open(p) for p in parts]
     tensor = [column in f.schema_arrow.names for f in files]
-    if parts and all(tensor):
-        if len(parts) == 1:
-            blocks = [_tensor_block(c) for c in _read_table(parts[0], [column], files[0])[column].chunks]
-            return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    if len(parts) > 1 and all(tensor):
         offsets = np.cumsum([0] + [f.metadata.num_rows for f in files])
         shape = tuple(files[0].schema_arrow.field(column).type.shape)
         out = np.empty((int(offsets[-1]), *shape), np.float32)
@@ -469,7 +466,7 @@ def read_stamps(
     for part, file, is_tensor in zip(parts, files, tensor, strict=True):
         if is_tensor:
             blocks.extend(_tensor_block(c) for c in _read_table(part, [column], file)[column].chunks)
-        elif (block := _npz_block(part, column, bands)) is not None:
+        elif (block := _npz_block(part, file, column, bands)) is not None:
             blocks.append(block)
     if not blocks:
         return np.zeros((0, 0, 0, 0), np.float32)
